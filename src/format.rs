@@ -8,7 +8,9 @@ use serde::{Deserialize, Serialize};
 /// - `seed`: `{franchise_id}-{event_name}` — the seed demo's format, no time, no value.
 /// - `csv`: `{franchise_id},{event_name},{ts},{value}` — `ts` in Unix milliseconds, `value` an integer.
 /// - `json`: `{"franchise_id":"…","event_name":"…","ts":…,"value":…}` — same fields.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, clap::ValueEnum, Default)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, clap::ValueEnum, Default,
+)]
 #[serde(rename_all = "lowercase")]
 pub enum Format {
     #[default]

@@ -1,13 +1,18 @@
 //! ssa — Simple Streaming Analytics.
 //!
 //! Layout:
-//! - `cli`: the `ssa` command line (verbs `gen`, `run`, `demo`, `verify`, `schema`).
+//! - `cli`: the `ssa` command line (global flags, dispatch to verbs).
+//! - `commands`: one file per verb (`schema`, `gen`, `run`, `demo`, `verify`).
 //! - `config`: layered configuration (file, `SSA_` env, flags) and its validation.
 //! - `cassandra`: the shared `scylla` session and the CQL schema.
-//! - `gen`: the deterministic data generator and its TCP server.
 //! - `format`: the line formats shared by generator and processor.
+//! - `gen`: the deterministic data generator and its TCP server.
 //! - `core`: pure logic — line parsing, cumulative rollup state, epochs, snapshots.
 
+pub mod cassandra;
+pub mod cli;
+pub mod commands;
+pub mod config;
 pub mod core;
 pub mod format;
 pub mod gen;

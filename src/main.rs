@@ -1,3 +1,3 @@
-fn main() {
-    println!("ssa");
+fn main() -> std::process::ExitCode {
+    ssa::cli::main()
 }

@@ -1,0 +1,111 @@
+//! Opens the one `scylla` session a process shares.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use scylla::client::execution_profile::ExecutionProfile;
+use scylla::client::session::Session;
+use scylla::client::session_builder::SessionBuilder;
+use scylla::statement::Consistency;
+
+use super::CassandraError;
+use crate::config::{CassandraConfig, ConsistencyName};
+
+/// Maps the config's consistency name to the driver's.
+pub fn consistency_of(name: ConsistencyName) -> Consistency {
+    match name {
+        ConsistencyName::One => Consistency::One,
+        ConsistencyName::Two => Consistency::Two,
+        ConsistencyName::Three => Consistency::Three,
+        ConsistencyName::Quorum => Consistency::Quorum,
+        ConsistencyName::All => Consistency::All,
+        ConsistencyName::LocalOne => Consistency::LocalOne,
+        ConsistencyName::LocalQuorum => Consistency::LocalQuorum,
+        ConsistencyName::EachQuorum => Consistency::EachQuorum,
+    }
+}
+
+/// Connects to the cluster. Contact points are first probed over TCP so that an
+/// unreachable node is reported as `host:port` and cause, not as a driver riddle.
+pub async fn connect(config: &CassandraConfig) -> Result<Arc<Session>, CassandraError> {
+    probe_contact_points(&config.contact_points, config.connect_timeout).await?;
+    let profile = ExecutionProfile::builder()
+        .consistency(consistency_of(config.consistency))
+        .request_timeout(Some(config.request_timeout))
+        .build();
+    let mut builder = SessionBuilder::new()
+        .known_nodes(&config.contact_points)
+        .connection_timeout(config.connect_timeout)
+        .default_execution_profile_handle(profile.into_handle())
+        .schema_agreement_timeout(Duration::from_secs(60));
+    if !config.username.is_empty() {
+        builder = builder.user(&config.username, &config.password);
+    }
+    if config.tls.enabled {
+        builder = builder.tls_context(Some(tls_context(&config.tls)?));
+    }
+    let session = builder
+        .build()
+        .await
+        .map_err(|source| CassandraError::Connect {
+            contact_points: config.contact_points.join(", "),
+            source: Box::new(source),
+        })?;
+    Ok(Arc::new(session))
+}
+
+async fn probe_contact_points(points: &[String], timeout: Duration) -> Result<(), CassandraError> {
+    let mut failures = Vec::new();
+    for point in points {
+        match tokio::time::timeout(timeout, tokio::net::TcpStream::connect(point.as_str())).await {
+            Ok(Ok(_)) => return Ok(()),
+            Ok(Err(e)) => failures.push(format!("{point} ({e})")),
+            Err(_) => failures.push(format!("{point} (no answer within {timeout:?})")),
+        }
+    }
+    Err(CassandraError::Unreachable(failures.join(", ")))
+}
+
+fn tls_context(
+    tls: &crate::config::TlsConfig,
+) -> Result<Arc<rustls::ClientConfig>, CassandraError> {
+    use rustls::pki_types::pem::PemObject;
+    use rustls::pki_types::{CertificateDer, PrivateKeyDer};
+
+    let err = |what: &str, path: &str, e: &dyn std::fmt::Display| {
+        CassandraError::Tls(format!("{what} {path}: {e}"))
+    };
+    let mut roots = rustls::RootCertStore::empty();
+    if tls.ca_file.is_empty() {
+        return Err(CassandraError::Tls(
+            "cassandra.tls.ca_file is required when tls is enabled".into(),
+        ));
+    }
+    for cert in CertificateDer::pem_file_iter(&tls.ca_file)
+        .map_err(|e| err("cannot read ca_file", &tls.ca_file, &e))?
+    {
+        let cert = cert.map_err(|e| err("bad certificate in", &tls.ca_file, &e))?;
+        roots
+            .add(cert)
+            .map_err(|e| err("unusable certificate in", &tls.ca_file, &e))?;
+    }
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let builder = rustls::ClientConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .map_err(|e| CassandraError::Tls(e.to_string()))?
+        .with_root_certificates(roots);
+    let config = if tls.cert_file.is_empty() {
+        builder.with_no_client_auth()
+    } else {
+        let certs = CertificateDer::pem_file_iter(&tls.cert_file)
+            .map_err(|e| err("cannot read cert_file", &tls.cert_file, &e))?
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(|e| err("bad certificate in", &tls.cert_file, &e))?;
+        let key = PrivateKeyDer::from_pem_file(&tls.key_file)
+            .map_err(|e| err("cannot read key_file", &tls.key_file, &e))?;
+        builder
+            .with_client_auth_cert(certs, key)
+            .map_err(|e| CassandraError::Tls(e.to_string()))?
+    };
+    Ok(Arc::new(config))
+}

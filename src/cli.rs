@@ -1,0 +1,80 @@
+//! The `ssa` command line: global flags shared by every verb, and dispatch.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+use crate::commands;
+use crate::config::{self, Config, Overrides};
+
+/// Simple Streaming Analytics: exact, live rollups from event streams into Cassandra.
+#[derive(Debug, Parser)]
+#[command(name = "ssa", version, about, propagate_version = true)]
+pub struct Cli {
+    #[command(flatten)]
+    pub global: GlobalArgs,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// Flags accepted by every verb.
+#[derive(Debug, Clone, clap::Args)]
+pub struct GlobalArgs {
+    /// Configuration file (TOML); see config/default.toml for every key.
+    #[arg(long, global = true, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+    /// Cassandra contact point; repeat for several nodes.
+    #[arg(long = "contact-point", global = true, value_name = "HOST:PORT")]
+    pub contact_points: Vec<String>,
+    /// Keyspace holding ssa's tables.
+    #[arg(long, global = true, value_name = "NAME")]
+    pub keyspace: Option<String>,
+}
+
+impl GlobalArgs {
+    /// Loads the layered configuration with these flags on top.
+    pub fn load_config(&self, extra: Overrides) -> Result<Config, config::ConfigError> {
+        let overrides = Overrides {
+            contact_points: self.contact_points.clone(),
+            keyspace: self.keyspace.clone(),
+            ..extra
+        };
+        config::load(self.config.as_deref(), &overrides)
+    }
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Print the CQL schema, or apply it with --apply.
+    Schema(commands::schema::SchemaArgs),
+}
+
+/// Parses the command line, runs the verb and maps its outcome to an exit code.
+pub fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let outcome = match cli.command {
+        Command::Schema(args) => commands::schema::run(&cli.global, args),
+    };
+    match outcome {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            if e.downcast_ref::<config::ConfigError>().is_some() {
+                ExitCode::from(2)
+            } else {
+                ExitCode::FAILURE
+            }
+        }
+    }
+}
+
+/// Installs the `tracing` subscriber (stderr; `RUST_LOG` wins over `log.level`).
+pub fn init_tracing(level: &str) {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(level));
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .try_init();
+}

@@ -1,0 +1,3 @@
+//! One file per verb of the `ssa` binary.
+
+pub mod schema;
