@@ -1,0 +1,178 @@
+//! The checkpoint actor: persists snapshots one at a time (so a restore that
+//! follows a persist in its mailbox always sees it), loads chains, prunes old ones.
+
+use std::collections::{HashMap, VecDeque};
+use std::sync::Arc;
+
+use actix::prelude::*;
+
+use crate::checkpoint::{Chain, CheckpointError, CheckpointStore};
+use crate::core::{Snapshot, SnapshotKind};
+use crate::metrics;
+
+pub struct CheckpointActor {
+    store: Arc<CheckpointStore>,
+    io: tokio::runtime::Handle,
+    keep_bases: usize,
+    /// Base snapshot seqs per partition, oldest first, for pruning.
+    bases: HashMap<String, VecDeque<u64>>,
+}
+
+impl CheckpointActor {
+    pub fn new(store: Arc<CheckpointStore>, io: tokio::runtime::Handle, keep_bases: usize) -> Self {
+        CheckpointActor {
+            store,
+            io,
+            keep_bases: keep_bases.max(1),
+            bases: HashMap::new(),
+        }
+    }
+}
+
+impl Actor for CheckpointActor {
+    type Context = Context<Self>;
+}
+
+impl Supervised for CheckpointActor {
+    fn restarting(&mut self, _: &mut Self::Context) {
+        metrics::RESTARTS.with_label_values(&["checkpoint", "killed"]).inc();
+        tracing::warn!(actor = "checkpoint", "checkpoint actor restarted");
+    }
+}
+
+/// Persist one snapshot; the reply is the commit point of its epoch.
+#[derive(Message)]
+#[rtype(result = "Result<(), CheckpointError>")]
+pub struct Persist {
+    pub snapshot: Arc<Snapshot>,
+    pub bytes: Arc<Vec<u8>>,
+}
+
+impl Handler<Persist> for CheckpointActor {
+    type Result = AtomicResponse<Self, Result<(), CheckpointError>>;
+
+    fn handle(&mut self, msg: Persist, _: &mut Self::Context) -> Self::Result {
+        let store = self.store.clone();
+        let partition = msg.snapshot.partition.clone();
+        let seq = msg.snapshot.epoch;
+        let is_base = msg.snapshot.kind == SnapshotKind::Base;
+        let bases = self.bases.entry(partition.clone()).or_default();
+        if is_base {
+            bases.push_back(seq);
+        }
+        let prune_below = (bases.len() > self.keep_bases).then(|| {
+            let cut = bases.len() - self.keep_bases;
+            bases.drain(..cut);
+            bases[0]
+        });
+        let join = self.io.spawn(async move {
+            let started = std::time::Instant::now();
+            store.persist(&msg.snapshot, &msg.bytes).await?;
+            metrics::CHECKPOINT_SECONDS.observe(started.elapsed().as_secs_f64());
+            metrics::CHECKPOINT_BYTES
+                .with_label_values(&[&partition])
+                .set(msg.bytes.len() as i64);
+            metrics::CHECKPOINT_KEYS
+                .with_label_values(&[&partition])
+                .set(msg.snapshot.keys.len() as i64);
+            if let Some(below) = prune_below {
+                if let Err(e) = store.prune(&partition, below).await {
+                    tracing::warn!(partition = %partition, error = %e, "pruning old snapshots failed");
+                }
+            }
+            Ok(())
+        });
+        AtomicResponse::new(Box::pin(
+            async move {
+                join.await
+                    .unwrap_or_else(|e| Err(CheckpointError::Store {
+                        what: "persist task",
+                        partition: String::new(),
+                        message: e.to_string(),
+                    }))
+            }
+            .into_actor(self),
+        ))
+    }
+}
+
+/// Load the newest complete chain of a partition.
+#[derive(Message)]
+#[rtype(result = "Result<Chain, CheckpointError>")]
+pub struct Load {
+    pub partition: String,
+}
+
+impl Handler<Load> for CheckpointActor {
+    type Result = AtomicResponse<Self, Result<Chain, CheckpointError>>;
+
+    fn handle(&mut self, msg: Load, _: &mut Self::Context) -> Self::Result {
+        let store = self.store.clone();
+        let partition = msg.partition.clone();
+        let join = self.io.spawn(async move { store.load(&partition).await });
+        AtomicResponse::new(Box::pin(
+            async move {
+                join.await.unwrap_or_else(|e| {
+                    Err(CheckpointError::Store {
+                        what: "load task",
+                        partition: msg.partition,
+                        message: e.to_string(),
+                    })
+                })
+            }
+            .into_actor(self)
+            .map(|res, act, _| {
+                if let Ok(chain) = &res {
+                    if let Some(base) = &chain.base {
+                        let bases = act.bases.entry(base.partition.clone()).or_default();
+                        bases.clear();
+                        bases.push_back(base.epoch);
+                    }
+                }
+                res
+            }),
+        ))
+    }
+}
+
+/// Read one stored snapshot (inspection).
+#[derive(Message)]
+#[rtype(result = "Result<Option<Snapshot>, CheckpointError>")]
+pub struct ReadSnapshot {
+    pub partition: String,
+    pub seq: u64,
+}
+
+impl Handler<ReadSnapshot> for CheckpointActor {
+    type Result = ResponseFuture<Result<Option<Snapshot>, CheckpointError>>;
+
+    fn handle(&mut self, msg: ReadSnapshot, _: &mut Self::Context) -> Self::Result {
+        let store = self.store.clone();
+        let join = self
+            .io
+            .spawn(async move { store.read(&msg.partition, msg.seq).await });
+        Box::pin(async move {
+            join.await.unwrap_or_else(|e| {
+                Err(CheckpointError::Store {
+                    what: "read task",
+                    partition: String::new(),
+                    message: e.to_string(),
+                })
+            })
+        })
+    }
+}
+
+/// Fault injection: stop the actor; its supervisor restarts it.
+#[derive(Message)]
+#[rtype(result = "()")]
+pub struct KillCheckpoint;
+
+impl Handler<KillCheckpoint> for CheckpointActor {
+    type Result = ();
+
+    fn handle(&mut self, _: KillCheckpoint, ctx: &mut Self::Context) {
+        tracing::warn!(actor = "checkpoint", "killed on request");
+        ctx.stop();
+    }
+}

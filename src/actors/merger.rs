@@ -1,0 +1,225 @@
+//! The merger: the total of a key is the sum of the latest committed partials of
+//! every partition. Totals live in a `DashMap` the admin API reads, and are written
+//! to `rollups_total` as absolute values after each commit. After a restart a
+//! partition resets its partials from its restored (committed) state, so nothing an
+//! uncommitted epoch did can reach the totals.
+
+use std::collections::HashSet;
+use std::sync::Arc;
+use std::time::Duration;
+
+use actix::prelude::*;
+use dashmap::DashMap;
+use smallvec::SmallVec;
+use tokio::sync::oneshot;
+
+use crate::core::{Key, KeyHasher, Rollup, SealedEpoch};
+use crate::metrics;
+use crate::sink::CassandraSink;
+
+/// The total of one key and the partials it is made of.
+#[derive(Debug, Clone, Default)]
+pub struct TotalEntry {
+    pub partials: SmallVec<[(u16, Rollup); 4]>,
+    pub total: Rollup,
+}
+
+impl TotalEntry {
+    fn set_partial(&mut self, partition: u16, rollup: Option<Rollup>) {
+        self.partials.retain(|(p, _)| *p != partition);
+        if let Some(r) = rollup {
+            self.partials.push((partition, r));
+        }
+        let mut total = Rollup::default();
+        for (_, r) in &self.partials {
+            total.merge(r);
+        }
+        self.total = total;
+    }
+}
+
+/// Totals shared with readers (admin API); written by the merger only.
+pub type Totals = Arc<DashMap<Key, TotalEntry, KeyHasher>>;
+
+pub struct Merger {
+    totals: Totals,
+    sink: Option<Arc<CassandraSink>>,
+    io: tokio::runtime::Handle,
+    dirty: HashSet<Key>,
+    writing: bool,
+    failures: u32,
+    waiters: Vec<oneshot::Sender<()>>,
+}
+
+impl Merger {
+    pub fn new(totals: Totals, sink: Option<Arc<CassandraSink>>, io: tokio::runtime::Handle) -> Self {
+        Merger {
+            totals,
+            sink,
+            io,
+            dirty: HashSet::new(),
+            writing: false,
+            failures: 0,
+            waiters: Vec::new(),
+        }
+    }
+
+    fn set(&mut self, partition: u16, key: &Key, rollup: Option<Rollup>) {
+        let mut entry = self.totals.entry(key.clone()).or_default();
+        entry.set_partial(partition, rollup);
+        let empty = entry.partials.is_empty();
+        drop(entry);
+        if empty {
+            self.totals.remove(key);
+        }
+        if self.sink.is_some() {
+            self.dirty.insert(key.clone());
+        }
+    }
+
+    fn after_change(&mut self, ctx: &mut Context<Self>) {
+        metrics::LIVE_KEYS.set(self.totals.len() as i64);
+        self.write(ctx);
+    }
+
+    /// Writes the dirty totals, one batch at a time; failures keep keys dirty.
+    fn write(&mut self, ctx: &mut Context<Self>) {
+        if self.writing {
+            return;
+        }
+        let Some(sink) = self.sink.clone() else {
+            self.wake_waiters();
+            return;
+        };
+        if self.dirty.is_empty() {
+            self.wake_waiters();
+            return;
+        }
+        let keys: Vec<Key> = self.dirty.drain().collect();
+        let rows: Vec<(Key, Rollup)> = keys
+            .iter()
+            .map(|k| {
+                let total = self.totals.get(k).map(|e| e.total).unwrap_or_default();
+                (k.clone(), total)
+            })
+            .collect();
+        self.writing = true;
+        let join = self.io.spawn(async move { sink.write_totals(&rows).await });
+        ctx.spawn(
+            async move { join.await.map_err(|e| e.to_string()).and_then(|r| r.map_err(|e| e.to_string())) }
+                .into_actor(self)
+                .map(move |res, act, ctx| {
+                    act.writing = false;
+                    match res {
+                        Ok(()) => {
+                            act.failures = 0;
+                            act.write(ctx);
+                        }
+                        Err(e) => {
+                            act.failures += 1;
+                            tracing::warn!(error = %e, keys = keys.len(), "writing totals failed; will retry");
+                            act.dirty.extend(keys);
+                            let delay = Duration::from_millis(10 << act.failures.min(8));
+                            ctx.run_later(delay, |act, ctx| act.write(ctx));
+                        }
+                    }
+                }),
+        );
+    }
+
+    fn wake_waiters(&mut self) {
+        for w in self.waiters.drain(..) {
+            let _ = w.send(());
+        }
+    }
+}
+
+impl Actor for Merger {
+    type Context = Context<Self>;
+
+    fn started(&mut self, ctx: &mut Self::Context) {
+        ctx.set_mailbox_capacity(4096);
+    }
+}
+
+impl Supervised for Merger {
+    fn restarting(&mut self, _: &mut Self::Context) {
+        metrics::RESTARTS.with_label_values(&["merger", "killed"]).inc();
+        self.writing = false;
+    }
+}
+
+/// A partition committed an epoch: its partials for the touched keys changed.
+#[derive(Message)]
+#[rtype(result = "()")]
+pub struct Committed {
+    pub partition: u16,
+    pub sealed: Arc<SealedEpoch>,
+}
+
+impl Handler<Committed> for Merger {
+    type Result = ();
+
+    fn handle(&mut self, msg: Committed, ctx: &mut Self::Context) {
+        for (key, rollup) in &msg.sealed.touched {
+            self.set(msg.partition, key, Some(*rollup));
+        }
+        self.after_change(ctx);
+    }
+}
+
+/// A partition restored its committed state: replace all of its partials.
+#[derive(Message)]
+#[rtype(result = "()")]
+pub struct Reset {
+    pub partition: u16,
+    pub keys: Vec<(Key, Rollup)>,
+}
+
+impl Handler<Reset> for Merger {
+    type Result = ();
+
+    fn handle(&mut self, msg: Reset, ctx: &mut Self::Context) {
+        let fresh: HashSet<&Key> = msg.keys.iter().map(|(k, _)| k).collect();
+        let stale: Vec<Key> = self
+            .totals
+            .iter()
+            .filter(|e| e.partials.iter().any(|(p, _)| *p == msg.partition) && !fresh.contains(e.key()))
+            .map(|e| e.key().clone())
+            .collect();
+        for key in &stale {
+            self.set(msg.partition, key, None);
+        }
+        for (key, rollup) in &msg.keys {
+            let unchanged = self
+                .totals
+                .get(key)
+                .map(|e| e.partials.iter().any(|(p, r)| *p == msg.partition && r == rollup))
+                .unwrap_or(false);
+            if !unchanged {
+                self.set(msg.partition, key, Some(*rollup));
+            }
+        }
+        self.after_change(ctx);
+    }
+}
+
+/// Resolves once every total computed so far has been written.
+#[derive(Message)]
+#[rtype(result = "()")]
+pub struct Flush;
+
+impl Handler<Flush> for Merger {
+    type Result = ResponseFuture<()>;
+
+    fn handle(&mut self, _: Flush, ctx: &mut Self::Context) -> Self::Result {
+        let (tx, rx) = oneshot::channel();
+        self.waiters.push(tx);
+        if !self.writing {
+            self.write(ctx);
+        }
+        Box::pin(async move {
+            let _ = rx.await;
+        })
+    }
+}

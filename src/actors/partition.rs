@@ -1,0 +1,775 @@
+//! The partition actor: owns one source connection and that partition's state.
+//!
+//! Per epoch: seal → (sink) intent, raw rows, rollups → (checkpoint actor) snapshot
+//! → commit. Epochs commit in order; while they are written the actor keeps
+//! reading, up to `max_inflight_epochs` uncommitted, past which it stops reading
+//! its socket. When it dies the supervisor restarts it: it reloads its last
+//! committed snapshot, repairs what uncommitted epochs may have written, and
+//! re-subscribes at the committed offset.
+
+use std::collections::VecDeque;
+use std::sync::atomic::Ordering::Relaxed;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use actix::prelude::*;
+use bytes::Bytes;
+use prometheus::{Histogram, IntCounter, IntGauge};
+use tokio::io::AsyncWriteExt;
+use tokio::net::tcp::OwnedWriteHalf;
+use tokio::net::{TcpListener, TcpStream};
+use tokio_util::codec::FramedRead;
+
+use super::checkpoint::{CheckpointActor, Load, Persist};
+use super::gate::{Gate, Gated};
+use super::merger::{Committed, Merger, Reset};
+use super::sink::{SinkActor, WriteEpoch};
+use super::stats::{PartitionState as Lifecycle, PartitionStats};
+use super::supervision::{Backoff, RestartCause};
+use crate::config::{PartitionConfig, ProcessorConfig, SourceAddr, SourceMode};
+use crate::core::{
+    self, parse_line, ChunkCodec, ChunkCodecError, CompactionPolicy, Frame, Key, PartitionState,
+    Rollup, SealedEpoch, Snapshot, SnapshotKind, StateOptions,
+};
+use crate::metrics;
+use crate::sink::{write_timestamp, CassandraSink, DeadLetter, EpochWrite};
+
+/// Bytes of a chunk handed to the actor per message.
+const CHUNK_BYTES: usize = 256 * 1024;
+/// Bytes kept of a dead-lettered line.
+const DEAD_LETTER_PREFIX: usize = 256;
+/// Epochs between deletions of old intents.
+const FORGET_INTENTS_EVERY: u64 = 16;
+
+/// What a partition actor needs from the rest of the process.
+#[derive(Clone)]
+pub struct PartitionDeps {
+    pub sink: Addr<SinkActor>,
+    /// For restore-time repair (`None` with `--sink none`).
+    pub cassandra: Option<Arc<CassandraSink>>,
+    pub checkpoint: Addr<CheckpointActor>,
+    pub merger: Addr<Merger>,
+    pub io: tokio::runtime::Handle,
+}
+
+struct Pending {
+    sealed: Arc<SealedEpoch>,
+    snapshot: Arc<Snapshot>,
+    bytes: Arc<Vec<u8>>,
+    dead_letters: Arc<Vec<DeadLetter>>,
+    timestamp: i64,
+    written: bool,
+    checkpointing: bool,
+    sealed_at: Instant,
+    first_event_at: Option<Instant>,
+}
+
+/// Pre-resolved metric handles: no label lookup on the hot path.
+struct Meters {
+    events_in: IntCounter,
+    committed: IntCounter,
+    lost: IntCounter,
+    inflight: IntGauge,
+    offset: IntGauge,
+    committed_offset: IntGauge,
+    keys: IntGauge,
+    lag: IntGauge,
+    backpressure_ms: IntCounter,
+    epoch_commit: Histogram,
+    event_commit: Histogram,
+}
+
+impl Meters {
+    fn new(id: &str) -> Self {
+        Meters {
+            events_in: metrics::EVENTS_IN.with_label_values(&[id]),
+            committed: metrics::EVENTS_COMMITTED.with_label_values(&[id]),
+            lost: metrics::LOST_AT_MOST_ONCE.with_label_values(&[id]),
+            inflight: metrics::INFLIGHT_EPOCHS.with_label_values(&[id]),
+            offset: metrics::SOURCE_OFFSET.with_label_values(&[id]),
+            committed_offset: metrics::COMMITTED_OFFSET.with_label_values(&[id]),
+            keys: metrics::PARTITION_KEYS.with_label_values(&[id]),
+            lag: metrics::SOURCE_LAG.with_label_values(&[id]),
+            backpressure_ms: metrics::BACKPRESSURE_MS.with_label_values(&[id]),
+            epoch_commit: metrics::EPOCH_COMMIT_SECONDS.with_label_values(&[id]),
+            event_commit: metrics::EVENT_COMMIT_SECONDS.with_label_values(&[id]),
+        }
+    }
+}
+
+pub struct PartitionActor {
+    cfg: PartitionConfig,
+    proc: ProcessorConfig,
+    index: u16,
+    id: Arc<str>,
+    deps: PartitionDeps,
+    stats: Arc<PartitionStats>,
+    meters: Meters,
+    backoff: Backoff,
+    compaction: CompactionPolicy,
+    listener: Option<Arc<TcpListener>>,
+    // What follows is reset on every restart.
+    state: Option<PartitionState>,
+    pending: VecDeque<Pending>,
+    gate: Option<Gate>,
+    writer: Option<OwnedWriteHalf>,
+    dead_letters: Vec<DeadLetter>,
+    dead_letters_kept: u64,
+    deltas_since_base: u32,
+    epoch_first_event: Option<Instant>,
+    committed_epoch: u64,
+    committed_offset: u64,
+    source_eof: bool,
+    draining: bool,
+    stopped: bool,
+    consecutive_failures: u32,
+    cause: Option<RestartCause>,
+    backpressured_since: Option<Instant>,
+    restarted_at: Option<Instant>,
+}
+
+impl PartitionActor {
+    pub fn new(
+        cfg: PartitionConfig,
+        proc: ProcessorConfig,
+        index: u16,
+        deps: PartitionDeps,
+        stats: Arc<PartitionStats>,
+    ) -> Self {
+        let id: Arc<str> = Arc::from(cfg.id.as_str());
+        PartitionActor {
+            meters: Meters::new(&id),
+            backoff: Backoff {
+                min: proc.restart_backoff_min,
+                max: proc.restart_backoff_max,
+            },
+            compaction: CompactionPolicy {
+                every_n_deltas: proc.checkpoint_compact_every,
+            },
+            cfg,
+            proc,
+            index,
+            id,
+            deps,
+            stats,
+            listener: None,
+            state: None,
+            pending: VecDeque::new(),
+            gate: None,
+            writer: None,
+            dead_letters: Vec::new(),
+            dead_letters_kept: 0,
+            deltas_since_base: 0,
+            epoch_first_event: None,
+            committed_epoch: 0,
+            committed_offset: 0,
+            source_eof: false,
+            draining: false,
+            stopped: false,
+            consecutive_failures: 0,
+            cause: None,
+            backpressured_since: None,
+            restarted_at: None,
+        }
+    }
+
+    fn state_options(&self) -> StateOptions {
+        StateOptions {
+            keep_raw: self.proc.sink == crate::config::SinkKind::Cassandra && self.proc.raw_events,
+            bucket_horizon_minutes: Some((self.proc.minute_horizon.as_secs() / 60).max(1) as u32),
+        }
+    }
+
+    /// Records why the actor stops and stops it; the supervisor restarts it.
+    fn fail(&mut self, ctx: &mut Context<Self>, cause: RestartCause, error: &dyn std::fmt::Display) {
+        if self.cause.is_some() {
+            return;
+        }
+        tracing::warn!(partition = %self.id, cause = cause.as_str(), error = %error, "partition actor stops");
+        if cause != RestartCause::Killed {
+            self.consecutive_failures = self.consecutive_failures.saturating_add(1);
+        }
+        self.cause = Some(cause);
+        ctx.stop();
+    }
+
+    // ---- restore -------------------------------------------------------------
+
+    fn restore(&mut self, ctx: &mut Context<Self>) {
+        let checkpoint = self.deps.checkpoint.clone();
+        let cassandra = self.deps.cassandra.clone();
+        let io = self.deps.io.clone();
+        let id = self.id.clone();
+        let options = self.state_options();
+        let fut = async move {
+            let chain = checkpoint
+                .send(Load {
+                    partition: id.to_string(),
+                })
+                .await
+                .map_err(|e| format!("checkpoint actor unavailable: {e}"))?
+                .map_err(|e| e.to_string())?;
+            let epoch = chain.epoch();
+            let state = core::restore(&id, options, chain.base, chain.deltas)
+                .map_err(|e| format!("restoring partition {id}: {e}"))?;
+            let mut repaired = 0;
+            if let Some(sink) = cassandra {
+                let intents = {
+                    let sink = sink.clone();
+                    let id = id.clone();
+                    io.spawn(async move { sink.pending_intents(&id, epoch).await })
+                        .await
+                        .map_err(|e| e.to_string())?
+                        .map_err(|e| e.to_string())?
+                };
+                if !intents.is_empty() {
+                    // Current (committed) values of everything the intents touched.
+                    let mut keys: Vec<(Key, Option<Rollup>)> = Vec::new();
+                    let mut minutes: Vec<(Key, i64, Option<Rollup>)> = Vec::new();
+                    for intent in &intents {
+                        let ks: Vec<Key> = intent
+                            .keys
+                            .iter()
+                            .map(|(f, n)| Key::new(uuid::Uuid::from_u128(*f), n.as_str()))
+                            .collect();
+                        for (i, m) in &intent.minutes {
+                            if let Some(k) = ks.get(*i as usize) {
+                                minutes.push((k.clone(), *m, state.get_minute(&k.as_ref(), *m).copied()));
+                            }
+                        }
+                        for k in ks {
+                            let v = state.get(&k.as_ref()).copied();
+                            keys.push((k, v));
+                        }
+                    }
+                    let offset = state.offset();
+                    let id2 = id.clone();
+                    repaired = io
+                        .spawn(async move {
+                            let lookup = |k: &Key| keys.iter().find(|(kk, _)| kk == k).and_then(|(_, v)| *v);
+                            let lookup_minute = |k: &Key, m: i64| {
+                                minutes
+                                    .iter()
+                                    .find(|(kk, mm, _)| kk == k && *mm == m)
+                                    .and_then(|(_, _, v)| *v)
+                            };
+                            sink.repair(&id2, epoch, offset, &intents, lookup, lookup_minute).await
+                        })
+                        .await
+                        .map_err(|e| e.to_string())?
+                        .map_err(|e| e.to_string())?;
+                }
+            }
+            Ok::<_, String>((state, epoch, repaired))
+        };
+        ctx.wait(fut.into_actor(self).map(|res, act, ctx| match res {
+            Ok((state, epoch, repaired)) => {
+                if repaired > 0 {
+                    tracing::info!(partition = %act.id, repaired, "repaired rows of uncommitted epochs");
+                }
+                act.committed_epoch = epoch;
+                act.committed_offset = state.offset();
+                act.stats.committed_epoch.store(epoch, Relaxed);
+                act.stats.committed_offset.store(state.offset(), Relaxed);
+                let keys: Vec<(Key, Rollup)> = state.iter().map(|(k, r)| (k.clone(), *r)).collect();
+                act.deps.merger.do_send(Reset {
+                    partition: act.index,
+                    keys,
+                });
+                // The first snapshot after a restore is a base: the chain restarts.
+                act.deltas_since_base = u32::MAX;
+                act.state = Some(state);
+                act.connect(ctx);
+            }
+            Err(e) => act.fail(ctx, RestartCause::Restore, &e),
+        }));
+    }
+
+    // ---- source --------------------------------------------------------------
+
+    fn connect(&mut self, ctx: &mut Context<Self>) {
+        let offset = self.committed_offset;
+        let source = match SourceAddr::parse(&self.cfg.source) {
+            Ok(s) => s,
+            Err(e) => return self.fail(ctx, RestartCause::Connection, &e),
+        };
+        let subscribe = (self.cfg.mode == SourceMode::Replayable)
+            .then(|| format!("SUBSCRIBE {} {} {}\n", self.cfg.index, self.cfg.count, offset));
+        let timeout = Duration::from_secs(5);
+        let listener = self.listener.clone();
+        let fut = async move {
+            let stream = match source {
+                SourceAddr::Connect(addr) => tokio::time::timeout(timeout, TcpStream::connect(&addr))
+                    .await
+                    .map_err(|_| format!("connecting to {addr}: no answer within {timeout:?}"))?
+                    .map_err(|e| format!("connecting to {addr}: {e}"))?,
+                SourceAddr::Listen(addr) => {
+                    let listener = match listener {
+                        Some(l) => l,
+                        None => Arc::new(
+                            TcpListener::bind(&addr)
+                                .await
+                                .map_err(|e| format!("listening on {addr}: {e}"))?,
+                        ),
+                    };
+                    let (stream, _) = listener
+                        .accept()
+                        .await
+                        .map_err(|e| format!("accepting on {addr}: {e}"))?;
+                    // Keep the listener for the next producer after a restart.
+                    return Ok::<_, String>((stream, Some(listener)));
+                }
+            };
+            Ok((stream, None))
+        };
+        let fut = async move {
+            let (mut stream, listener) = fut.await?;
+            let _ = stream.set_nodelay(true);
+            if let Some(line) = subscribe {
+                stream
+                    .write_all(line.as_bytes())
+                    .await
+                    .map_err(|e| format!("subscribing: {e}"))?;
+            }
+            Ok::<_, String>((stream, listener))
+        };
+        ctx.wait(fut.into_actor(self).map(|res, act, ctx| match res {
+            Ok((stream, listener)) => {
+                if listener.is_some() {
+                    act.listener = listener;
+                }
+                act.attach(stream, ctx);
+            }
+            Err(e) => act.fail(ctx, RestartCause::Connection, &e),
+        }));
+    }
+
+    fn attach(&mut self, stream: TcpStream, ctx: &mut Context<Self>) {
+        let (read, write) = stream.into_split();
+        self.writer = Some(write);
+        let (gate, rx) = Gate::new();
+        self.gate = Some(gate);
+        let codec = ChunkCodec::new(CHUNK_BYTES, self.proc.max_line_bytes)
+            .with_max_discard((self.proc.max_line_bytes as u64).max(1 << 20) * 16);
+        ctx.add_stream(Gated::new(FramedRead::with_capacity(read, codec, CHUNK_BYTES), rx));
+        ctx.run_interval(self.proc.flush_interval, |act, ctx| act.seal(ctx));
+        self.stats.set_state(Lifecycle::Running);
+        if let Some(at) = self.restarted_at.take() {
+            self.stats
+                .resumed_after_restart_ms
+                .store(at.elapsed().as_millis() as u64, Relaxed);
+        }
+        tracing::debug!(partition = %self.id, offset = self.committed_offset, "partition reading");
+    }
+
+    fn ingest(&mut self, frame: Frame) {
+        let Some(state) = self.state.as_mut() else {
+            return;
+        };
+        if self.epoch_first_event.is_none() {
+            self.epoch_first_event = Some(Instant::now());
+        }
+        let ingest_ms = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_millis() as i64)
+            .unwrap_or(0);
+        let format = self.cfg.format;
+        let before = state.offset();
+        match frame {
+            Frame::Lines(chunk) => {
+                let dead_cap = self.proc.dead_letters_per_partition;
+                for line in chunk.lines() {
+                    let offset = state.offset();
+                    match parse_line(format, line) {
+                        Ok(ev) => state.record(offset, &ev, ingest_ms),
+                        Err(bad) => {
+                            state.record_bad(offset);
+                            metrics::MALFORMED.with_label_values(&[&self.id, bad.reason()]).inc();
+                            if self.dead_letters_kept < dead_cap {
+                                self.dead_letters_kept += 1;
+                                self.dead_letters.push(DeadLetter {
+                                    offset,
+                                    reason: bad.reason(),
+                                    len: line.len() as u64,
+                                    prefix: Bytes::copy_from_slice(&line[..line.len().min(DEAD_LETTER_PREFIX)]),
+                                });
+                            }
+                        }
+                    }
+                }
+            }
+            Frame::Oversized { prefix, len } => {
+                let offset = state.offset();
+                state.record_bad(offset);
+                metrics::MALFORMED.with_label_values(&[&self.id, "oversized"]).inc();
+                if self.dead_letters_kept < self.proc.dead_letters_per_partition {
+                    self.dead_letters_kept += 1;
+                    self.dead_letters.push(DeadLetter {
+                        offset,
+                        reason: "oversized",
+                        len,
+                        prefix,
+                    });
+                }
+            }
+            Frame::Unterminated(bytes) => {
+                // A replayable source sends a cut line again; a pushing producer may
+                // simply omit the last newline.
+                if self.cfg.mode == SourceMode::Shared && !bytes.is_empty() {
+                    let offset = state.offset();
+                    match parse_line(format, &bytes) {
+                        Ok(ev) => state.record(offset, &ev, ingest_ms),
+                        Err(bad) => {
+                            state.record_bad(offset);
+                            metrics::MALFORMED.with_label_values(&[&self.id, bad.reason()]).inc();
+                        }
+                    }
+                }
+            }
+        }
+        let after = state.offset();
+        let taken = after - before;
+        self.meters.events_in.inc_by(taken);
+        self.meters.offset.set(after as i64);
+        self.stats.offset.store(after, Relaxed);
+        self.stats.events_in.fetch_add(taken, Relaxed);
+        let expected = self.stats.expected_lines.load(Relaxed);
+        if expected != u64::MAX {
+            self.meters.lag.set(expected.saturating_sub(after) as i64);
+        }
+    }
+
+    // ---- epochs --------------------------------------------------------------
+
+    fn seal(&mut self, ctx: &mut Context<Self>) {
+        let Some(state) = self.state.as_mut() else {
+            return;
+        };
+        if !state.has_unsealed() {
+            return;
+        }
+        let sealed = state.seal_epoch();
+        self.stats.bad_lines.store(sealed.bad_lines, Relaxed);
+        let kind = if self.deltas_since_base == u32::MAX {
+            SnapshotKind::Base
+        } else {
+            self.compaction.next_kind(self.deltas_since_base)
+        };
+        let snapshot = match state.snapshot(&sealed, kind) {
+            Ok(s) => s,
+            Err(e) => return self.fail(ctx, RestartCause::Restore, &e),
+        };
+        self.deltas_since_base = match kind {
+            SnapshotKind::Base => 0,
+            SnapshotKind::Delta => self.deltas_since_base + 1,
+        };
+        let bytes = match core::encode(&snapshot) {
+            Ok(b) => b,
+            Err(e) => return self.fail(ctx, RestartCause::Restore, &e),
+        };
+        self.meters.keys.set(state.len() as i64);
+        let epoch = sealed.epoch;
+        self.pending.push_back(Pending {
+            sealed: Arc::new(sealed),
+            snapshot: Arc::new(snapshot),
+            bytes: Arc::new(bytes),
+            dead_letters: Arc::new(std::mem::take(&mut self.dead_letters)),
+            timestamp: write_timestamp(),
+            written: false,
+            checkpointing: false,
+            sealed_at: Instant::now(),
+            first_event_at: self.epoch_first_event.take(),
+        });
+        self.update_backpressure();
+        self.write(epoch, ctx);
+    }
+
+    fn write(&mut self, epoch: u64, ctx: &mut Context<Self>) {
+        let Some(p) = self.pending.iter().find(|p| p.sealed.epoch == epoch) else {
+            return;
+        };
+        let w = EpochWrite {
+            partition: self.id.clone(),
+            sealed: p.sealed.clone(),
+            dead_letters: p.dead_letters.clone(),
+            timestamp: p.timestamp,
+        };
+        ctx.spawn(
+            self.deps
+                .sink
+                .send(WriteEpoch(w))
+                .into_actor(self)
+                .map(move |res, act, ctx| {
+                    let err = match res {
+                        Ok(Ok(())) => {
+                            if let Some(p) = act.pending.iter_mut().find(|p| p.sealed.epoch == epoch) {
+                                p.written = true;
+                            }
+                            act.drive_commit(ctx);
+                            return;
+                        }
+                        Ok(Err(e)) => e.to_string(),
+                        Err(e) => format!("sink actor unavailable: {e}"),
+                    };
+                    tracing::warn!(partition = %act.id, epoch, error = %err, "epoch write failed; retrying");
+                    let delay = act.retry_delay();
+                    ctx.run_later(delay, move |act, ctx| act.write(epoch, ctx));
+                }),
+        );
+    }
+
+    fn retry_delay(&self) -> Duration {
+        let b = Backoff {
+            min: Duration::from_millis(20),
+            max: self.proc.retry_backoff_max,
+        };
+        b.delay(self.pending.len() as u32 + 1)
+    }
+
+    fn drive_commit(&mut self, ctx: &mut Context<Self>) {
+        let Some(front) = self.pending.front_mut() else {
+            return;
+        };
+        if !front.written || front.checkpointing {
+            return;
+        }
+        front.checkpointing = true;
+        let epoch = front.sealed.epoch;
+        let msg = Persist {
+            snapshot: front.snapshot.clone(),
+            bytes: front.bytes.clone(),
+        };
+        ctx.spawn(
+            self.deps
+                .checkpoint
+                .send(msg)
+                .into_actor(self)
+                .map(move |res, act, ctx| {
+                    let err = match res {
+                        Ok(Ok(())) => return act.commit_front(epoch, ctx),
+                        Ok(Err(e)) => e.to_string(),
+                        Err(e) => format!("checkpoint actor unavailable: {e}"),
+                    };
+                    tracing::warn!(partition = %act.id, epoch, error = %err, "checkpoint failed; retrying");
+                    if let Some(front) = act.pending.front_mut() {
+                        front.checkpointing = false;
+                    }
+                    let delay = act.retry_delay();
+                    ctx.run_later(delay, |act, ctx| act.drive_commit(ctx));
+                }),
+        );
+    }
+
+    fn commit_front(&mut self, epoch: u64, ctx: &mut Context<Self>) {
+        let Some(p) = self.pending.pop_front() else {
+            return;
+        };
+        debug_assert_eq!(p.sealed.epoch, epoch);
+        let events = p.sealed.offset_end - p.sealed.offset_start;
+        self.committed_epoch = epoch;
+        self.committed_offset = p.sealed.offset_end;
+        self.consecutive_failures = 0;
+        self.stats.committed_epoch.store(epoch, Relaxed);
+        self.stats.committed_offset.store(p.sealed.offset_end, Relaxed);
+        self.meters.committed.inc_by(events);
+        self.meters.committed_offset.set(p.sealed.offset_end as i64);
+        self.meters.epoch_commit.observe(p.sealed_at.elapsed().as_secs_f64());
+        if let Some(first) = p.first_event_at {
+            self.meters.event_commit.observe(first.elapsed().as_secs_f64());
+        }
+        self.deps.merger.do_send(Committed {
+            partition: self.index,
+            sealed: p.sealed,
+        });
+        if epoch % FORGET_INTENTS_EVERY == 0 {
+            if let Some(sink) = self.deps.cassandra.clone() {
+                let id = self.id.clone();
+                self.deps.io.spawn(async move {
+                    if let Err(e) = sink.forget_intents(&id, epoch).await {
+                        tracing::debug!(partition = %id, error = %e, "forgetting intents failed");
+                    }
+                });
+            }
+        }
+        self.update_backpressure();
+        self.check_finished();
+        self.drive_commit(ctx);
+    }
+
+    fn update_backpressure(&mut self) {
+        let n = self.pending.len();
+        self.stats.inflight_epochs.store(n as u64, Relaxed);
+        self.meters.inflight.set(n as i64);
+        let over = n >= self.proc.max_inflight_epochs as usize || self.draining;
+        if let Some(gate) = &self.gate {
+            gate.set_open(!over);
+        }
+        match (over && !self.draining, self.backpressured_since) {
+            (true, None) => {
+                self.backpressured_since = Some(Instant::now());
+                self.stats.set_state(Lifecycle::Backpressured);
+            }
+            (false, Some(since)) => {
+                self.meters.backpressure_ms.inc_by(since.elapsed().as_millis() as u64);
+                self.backpressured_since = None;
+                if self.stats.state() == Lifecycle::Backpressured {
+                    self.stats.set_state(Lifecycle::Running);
+                }
+            }
+            _ => {}
+        }
+    }
+
+    fn check_finished(&mut self) {
+        if self.pending.is_empty() && (self.source_eof || self.draining) {
+            let state = if self.draining {
+                Lifecycle::Stopped
+            } else {
+                Lifecycle::Finished
+            };
+            self.stats.set_state(state);
+        }
+    }
+}
+
+impl Actor for PartitionActor {
+    type Context = Context<Self>;
+
+    fn started(&mut self, ctx: &mut Self::Context) {
+        if self.stopped {
+            self.stats.set_state(Lifecycle::Stopped);
+            return;
+        }
+        ctx.set_mailbox_capacity(64);
+        let delay = self.backoff.delay(self.consecutive_failures);
+        if delay.is_zero() {
+            self.restore(ctx);
+        } else {
+            ctx.run_later(delay, |act, ctx| act.restore(ctx));
+        }
+    }
+}
+
+impl Supervised for PartitionActor {
+    fn restarting(&mut self, _: &mut Self::Context) {
+        let cause = self.cause.take().unwrap_or(RestartCause::Connection);
+        self.stats.count_restart(cause);
+        metrics::RESTARTS
+            .with_label_values(&["partition", cause.as_str()])
+            .inc();
+        if self.cfg.mode == SourceMode::Shared {
+            // Lines read past the committed offset are gone with the connection.
+            let read = self.state.as_ref().map(|s| s.offset()).unwrap_or(self.committed_offset);
+            let lost = read.saturating_sub(self.committed_offset);
+            self.meters.lost.inc_by(lost);
+            self.stats.lost_events.fetch_add(lost, Relaxed);
+        }
+        if let Some(since) = self.backpressured_since.take() {
+            self.meters.backpressure_ms.inc_by(since.elapsed().as_millis() as u64);
+        }
+        self.state = None;
+        self.pending.clear();
+        self.gate = None;
+        self.writer = None;
+        self.dead_letters.clear();
+        self.epoch_first_event = None;
+        self.source_eof = false;
+        self.stats.inflight_epochs.store(0, Relaxed);
+        self.meters.inflight.set(0);
+        self.stats.set_state(Lifecycle::Restarting);
+        self.restarted_at = Some(Instant::now());
+    }
+}
+
+impl StreamHandler<Result<Frame, ChunkCodecError>> for PartitionActor {
+    fn handle(&mut self, item: Result<Frame, ChunkCodecError>, ctx: &mut Self::Context) {
+        match item {
+            Ok(frame) => {
+                self.ingest(frame);
+                let full = self
+                    .state
+                    .as_ref()
+                    .map(|s| s.epoch_events() >= self.proc.max_epoch_events)
+                    .unwrap_or(false);
+                if full {
+                    self.seal(ctx);
+                }
+            }
+            Err(e) => self.fail(ctx, RestartCause::Connection, &e),
+        }
+    }
+
+    fn finished(&mut self, ctx: &mut Self::Context) {
+        if self.cause.is_some() {
+            return;
+        }
+        let expected = self.stats.expected_lines.load(Relaxed);
+        let read = self.state.as_ref().map(|s| s.offset()).unwrap_or(0);
+        if self.cfg.mode == SourceMode::Replayable && expected != u64::MAX && read < expected {
+            return self.fail(
+                ctx,
+                RestartCause::Connection,
+                &format!("source closed at offset {read} of {expected}"),
+            );
+        }
+        tracing::info!(partition = %self.id, offset = read, "source ended");
+        self.source_eof = true;
+        self.stats.source_done.store(true, Relaxed);
+        self.seal(ctx);
+        self.check_finished();
+    }
+}
+
+/// Fault injection: the actor dies as if it had crashed.
+#[derive(Message)]
+#[rtype(result = "()")]
+pub struct KillPartition;
+
+impl Handler<KillPartition> for PartitionActor {
+    type Result = ();
+
+    fn handle(&mut self, _: KillPartition, ctx: &mut Self::Context) {
+        self.fail(ctx, RestartCause::Killed, &"killed on request");
+    }
+}
+
+/// Graceful stop: stop reading, seal, commit everything, then idle as stopped.
+#[derive(Message)]
+#[rtype(result = "()")]
+pub struct Drain;
+
+impl Handler<Drain> for PartitionActor {
+    type Result = ResponseActFuture<Self, ()>;
+
+    fn handle(&mut self, _: Drain, ctx: &mut Self::Context) -> Self::Result {
+        self.draining = true;
+        self.update_backpressure();
+        self.seal(ctx);
+        self.check_finished();
+        Box::pin(
+            async move {}
+                .into_actor(self)
+                .then(|_, act, _| wait_until_committed(act)),
+        )
+    }
+}
+
+fn wait_until_committed(act: &mut PartitionActor) -> impl ActorFuture<PartitionActor, Output = ()> {
+    let done = act.pending.is_empty() || act.state.is_none();
+    async move {
+        if !done {
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+        done
+    }
+    .into_actor(act)
+    .then(|done, act, _| -> std::pin::Pin<Box<dyn ActorFuture<PartitionActor, Output = ()>>> {
+        if done {
+            act.stopped = true;
+            act.stats.set_state(Lifecycle::Stopped);
+            Box::pin(fut::ready(()))
+        } else {
+            Box::pin(wait_until_committed(act))
+        }
+    })
+}

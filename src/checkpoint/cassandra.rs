@@ -1,0 +1,177 @@
+//! Snapshots in the `checkpoints` table, split into chunks of at most
+//! `checkpoint_chunk_bytes`; the snapshot's own checksum covers the reassembled
+//! bytes, so a snapshot with a missing or stale chunk is refused on load.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use futures::TryStreamExt;
+use scylla::client::session::Session;
+use scylla::statement::prepared::PreparedStatement;
+use scylla::value::CqlTimestamp;
+
+use super::{newest_chain, Chain, CheckpointError};
+use crate::core::{decode_snapshot, Snapshot, SnapshotKind};
+
+pub struct CassandraStore {
+    session: Arc<Session>,
+    chunk_bytes: usize,
+    insert: PreparedStatement,
+    select_all: PreparedStatement,
+    select_one: PreparedStatement,
+    prune: PreparedStatement,
+}
+
+fn store_err(what: &'static str, partition: &str, e: impl std::fmt::Display) -> CheckpointError {
+    CheckpointError::Store {
+        what,
+        partition: partition.to_string(),
+        message: e.to_string(),
+    }
+}
+
+type ChunkRow = (i64, i32, i32, Vec<u8>);
+
+impl CassandraStore {
+    pub async fn new(
+        session: Arc<Session>,
+        keyspace: &str,
+        chunk_bytes: usize,
+    ) -> Result<Self, CheckpointError> {
+        let prep = |cql: String| {
+            let session = session.clone();
+            async move {
+                session
+                    .prepare(cql)
+                    .await
+                    .map_err(|e| store_err("preparing statements", "*", e))
+            }
+        };
+        Ok(CassandraStore {
+            insert: prep(format!(
+                "INSERT INTO {keyspace}.checkpoints (partition_id, seq, chunk, chunks, kind, epoch, offset, keys, data, created_at) \
+                 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+            ))
+            .await?,
+            select_all: prep(format!(
+                "SELECT seq, chunk, chunks, data FROM {keyspace}.checkpoints WHERE partition_id = ?"
+            ))
+            .await?,
+            select_one: prep(format!(
+                "SELECT seq, chunk, chunks, data FROM {keyspace}.checkpoints WHERE partition_id = ? AND seq = ?"
+            ))
+            .await?,
+            prune: prep(format!(
+                "DELETE FROM {keyspace}.checkpoints WHERE partition_id = ? AND seq < ?"
+            ))
+            .await?,
+            session,
+            chunk_bytes: chunk_bytes.max(1),
+        })
+    }
+
+    pub async fn persist(&self, snap: &Snapshot, bytes: &[u8]) -> Result<(), CheckpointError> {
+        let chunks: Vec<&[u8]> = if bytes.is_empty() {
+            vec![&[][..]]
+        } else {
+            bytes.chunks(self.chunk_bytes).collect()
+        };
+        let kind = match snap.kind {
+            SnapshotKind::Base => "base",
+            SnapshotKind::Delta => "delta",
+        };
+        let now = CqlTimestamp(
+            std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map(|d| d.as_millis() as i64)
+                .unwrap_or(0),
+        );
+        let n = chunks.len() as i32;
+        let writes = chunks.iter().enumerate().map(|(i, chunk)| {
+            self.session.execute_unpaged(
+                &self.insert,
+                (
+                    &*snap.partition,
+                    snap.epoch as i64,
+                    i as i32,
+                    n,
+                    kind,
+                    snap.epoch as i64,
+                    snap.offset as i64,
+                    snap.keys.len() as i64,
+                    *chunk,
+                    now,
+                ),
+            )
+        });
+        futures::future::try_join_all(writes)
+            .await
+            .map_err(|e| store_err("writing a snapshot", &snap.partition, e))?;
+        Ok(())
+    }
+
+    async fn rows(&self, partition: &str, seq: Option<u64>) -> Result<Vec<ChunkRow>, CheckpointError> {
+        let pager = match seq {
+            None => self.session.execute_iter(self.select_all.clone(), (partition,)).await,
+            Some(seq) => {
+                self.session
+                    .execute_iter(self.select_one.clone(), (partition, seq as i64))
+                    .await
+            }
+        }
+        .map_err(|e| store_err("reading snapshots", partition, e))?;
+        pager
+            .rows_stream::<ChunkRow>()
+            .map_err(|e| store_err("reading snapshots", partition, e))?
+            .try_collect()
+            .await
+            .map_err(|e| store_err("reading snapshots", partition, e))
+    }
+
+    fn assemble(rows: Vec<ChunkRow>) -> BTreeMap<u64, Option<Snapshot>> {
+        let mut by_seq: BTreeMap<u64, Vec<(i32, i32, Vec<u8>)>> = BTreeMap::new();
+        for (seq, chunk, chunks, data) in rows {
+            by_seq.entry(seq as u64).or_default().push((chunk, chunks, data));
+        }
+        by_seq
+            .into_iter()
+            .map(|(seq, mut parts)| {
+                parts.sort_by_key(|p| p.0);
+                let expected = parts.first().map(|p| p.1).unwrap_or(0);
+                let complete = parts.len() >= expected as usize
+                    && parts
+                        .iter()
+                        .take(expected as usize)
+                        .enumerate()
+                        .all(|(i, p)| p.0 == i as i32 && p.1 == expected);
+                let snap = complete.then(|| {
+                    let bytes: Vec<u8> = parts
+                        .into_iter()
+                        .take(expected as usize)
+                        .flat_map(|p| p.2)
+                        .collect();
+                    decode_snapshot(&bytes).ok()
+                });
+                (seq, snap.flatten())
+            })
+            .collect()
+    }
+
+    pub async fn read(&self, partition: &str, seq: u64) -> Result<Option<Snapshot>, CheckpointError> {
+        let rows = self.rows(partition, Some(seq)).await?;
+        Ok(Self::assemble(rows).remove(&seq).flatten())
+    }
+
+    pub async fn load(&self, partition: &str) -> Result<Chain, CheckpointError> {
+        let rows = self.rows(partition, None).await?;
+        Ok(newest_chain(Self::assemble(rows)))
+    }
+
+    pub async fn prune(&self, partition: &str, below: u64) -> Result<(), CheckpointError> {
+        self.session
+            .execute_unpaged(&self.prune, (partition, below as i64))
+            .await
+            .map_err(|e| store_err("pruning snapshots", partition, e))?;
+        Ok(())
+    }
+}

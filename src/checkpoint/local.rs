@@ -1,0 +1,89 @@
+//! Snapshots as files: `<dir>/<partition>/<seq>.ckpt`, written to a temporary
+//! name and renamed, so a file is either whole or absent.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use super::{newest_chain, Chain, CheckpointError};
+use crate::core::{decode_snapshot, Snapshot};
+
+pub struct LocalStore {
+    dir: PathBuf,
+}
+
+fn io(path: &Path) -> impl Fn(std::io::Error) -> CheckpointError + '_ {
+    move |source| CheckpointError::Io {
+        path: path.display().to_string(),
+        source,
+    }
+}
+
+impl LocalStore {
+    pub fn new(dir: impl Into<PathBuf>) -> Self {
+        LocalStore { dir: dir.into() }
+    }
+
+    fn partition_dir(&self, partition: &str) -> PathBuf {
+        self.dir.join(partition)
+    }
+
+    fn file(&self, partition: &str, seq: u64) -> PathBuf {
+        self.partition_dir(partition).join(format!("{seq:020}.ckpt"))
+    }
+
+    pub async fn persist(&self, snap: &Snapshot, bytes: &[u8]) -> Result<(), CheckpointError> {
+        let dir = self.partition_dir(&snap.partition);
+        tokio::fs::create_dir_all(&dir).await.map_err(io(&dir))?;
+        let path = self.file(&snap.partition, snap.epoch);
+        let tmp = path.with_extension("tmp");
+        tokio::fs::write(&tmp, bytes).await.map_err(io(&tmp))?;
+        tokio::fs::rename(&tmp, &path).await.map_err(io(&path))?;
+        Ok(())
+    }
+
+    async fn seqs(&self, partition: &str) -> Result<Vec<u64>, CheckpointError> {
+        let dir = self.partition_dir(partition);
+        let mut entries = match tokio::fs::read_dir(&dir).await {
+            Ok(e) => e,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
+            Err(e) => return Err(io(&dir)(e)),
+        };
+        let mut seqs = Vec::new();
+        while let Some(entry) = entries.next_entry().await.map_err(io(&dir))? {
+            let name = entry.file_name();
+            let name = name.to_string_lossy();
+            if let Some(seq) = name.strip_suffix(".ckpt").and_then(|s| s.parse().ok()) {
+                seqs.push(seq);
+            }
+        }
+        seqs.sort_unstable();
+        Ok(seqs)
+    }
+
+    pub async fn read(&self, partition: &str, seq: u64) -> Result<Option<Snapshot>, CheckpointError> {
+        let path = self.file(partition, seq);
+        match tokio::fs::read(&path).await {
+            Ok(bytes) => Ok(decode_snapshot(&bytes).ok()),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+            Err(e) => Err(io(&path)(e)),
+        }
+    }
+
+    pub async fn load(&self, partition: &str) -> Result<Chain, CheckpointError> {
+        let mut decoded = BTreeMap::new();
+        for seq in self.seqs(partition).await? {
+            decoded.insert(seq, self.read(partition, seq).await?);
+        }
+        Ok(newest_chain(decoded))
+    }
+
+    pub async fn prune(&self, partition: &str, below: u64) -> Result<(), CheckpointError> {
+        for seq in self.seqs(partition).await? {
+            if seq < below {
+                let path = self.file(partition, seq);
+                tokio::fs::remove_file(&path).await.map_err(io(&path))?;
+            }
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,441 @@
+//! The Cassandra sink: one shared session, statements prepared once, writes capped
+//! by a semaphore. Every row is an idempotent upsert with `USING TIMESTAMP`, so an
+//! epoch can be written again (retry, replay) without changing the result.
+
+use std::sync::Arc;
+
+use bytes::Bytes;
+use futures::stream::{self, StreamExt, TryStreamExt};
+use scylla::client::session::Session;
+use scylla::statement::batch::{Batch, BatchType};
+use scylla::statement::prepared::PreparedStatement;
+use scylla::value::{CqlTimestamp, MaybeUnset};
+use tokio::sync::Semaphore;
+use uuid::Uuid;
+
+use super::{Intent, SinkError};
+use crate::cassandra::schema::RAW_BUCKET_SIZE;
+use crate::core::{Key, Rollup, SealedEpoch};
+use crate::metrics;
+
+/// Raw rows per single-partition unlogged batch.
+const RAW_BATCH_ROWS: usize = 32;
+
+/// A line that could not be used, kept in `dead_letters`.
+#[derive(Debug, Clone)]
+pub struct DeadLetter {
+    pub offset: u64,
+    pub reason: &'static str,
+    pub len: u64,
+    pub prefix: Bytes,
+}
+
+/// One sealed epoch of one partition, ready to be written.
+#[derive(Debug, Clone)]
+pub struct EpochWrite {
+    pub partition: Arc<str>,
+    pub sealed: Arc<SealedEpoch>,
+    pub dead_letters: Arc<Vec<DeadLetter>>,
+    /// The `USING TIMESTAMP` of every row of this epoch, fixed at seal time.
+    pub timestamp: i64,
+}
+
+struct Statements {
+    raw: PreparedStatement,
+    partial: PreparedStatement,
+    partial_delete: PreparedStatement,
+    minute: PreparedStatement,
+    minute_delete: PreparedStatement,
+    total: PreparedStatement,
+    raw_delete_range: PreparedStatement,
+    intent: PreparedStatement,
+    intents_select: PreparedStatement,
+    intents_delete: PreparedStatement,
+    dead_letter: PreparedStatement,
+}
+
+/// Writes epochs, repairs, totals and dead letters.
+pub struct CassandraSink {
+    session: Arc<Session>,
+    st: Statements,
+    permits: Arc<Semaphore>,
+    concurrency: usize,
+}
+
+fn opt(v: Option<i64>) -> MaybeUnset<i64> {
+    match v {
+        Some(v) => MaybeUnset::Set(v),
+        None => MaybeUnset::Unset,
+    }
+}
+
+fn sum_min_max(r: &Rollup) -> (MaybeUnset<i64>, MaybeUnset<i64>, MaybeUnset<i64>) {
+    (opt(r.sum()), opt(r.min()), opt(r.max()))
+}
+
+impl CassandraSink {
+    /// Prepares every statement once.
+    pub async fn new(
+        session: Arc<Session>,
+        keyspace: &str,
+        concurrency: usize,
+    ) -> Result<Self, SinkError> {
+        let ks = keyspace;
+        let prep = |what: &'static str, cql: String| {
+            let session = session.clone();
+            async move {
+                session
+                    .prepare(cql)
+                    .await
+                    .map_err(|source| SinkError::Prepare {
+                        what,
+                        source: Box::new(source),
+                    })
+            }
+        };
+        let st = Statements {
+            raw: prep("events_raw insert", format!(
+                "INSERT INTO {ks}.events_raw (partition_id, bucket, offset, franchise_id, event_name, ts, value, epoch) \
+                 VALUES (?, ?, ?, ?, ?, ?, ?, ?) USING TIMESTAMP ?")).await?,
+            partial: prep("rollups_by_partition upsert", format!(
+                "INSERT INTO {ks}.rollups_by_partition (franchise_id, event_name, partition_id, count, sum, min, max, epoch) \
+                 VALUES (?, ?, ?, ?, ?, ?, ?, ?) USING TIMESTAMP ?")).await?,
+            partial_delete: prep("rollups_by_partition delete", format!(
+                "DELETE FROM {ks}.rollups_by_partition USING TIMESTAMP ? \
+                 WHERE franchise_id = ? AND event_name = ? AND partition_id = ?")).await?,
+            minute: prep("rollups_by_minute upsert", format!(
+                "INSERT INTO {ks}.rollups_by_minute (franchise_id, event_name, minute, partition_id, count, sum, min, max) \
+                 VALUES (?, ?, ?, ?, ?, ?, ?, ?) USING TIMESTAMP ?")).await?,
+            minute_delete: prep("rollups_by_minute delete", format!(
+                "DELETE FROM {ks}.rollups_by_minute USING TIMESTAMP ? \
+                 WHERE franchise_id = ? AND event_name = ? AND minute = ? AND partition_id = ?")).await?,
+            total: prep("rollups_total upsert", format!(
+                "INSERT INTO {ks}.rollups_total (franchise_id, event_name, count, sum, min, max, updated_at) \
+                 VALUES (?, ?, ?, ?, ?, ?, ?) USING TIMESTAMP ?")).await?,
+            raw_delete_range: prep("events_raw range delete", format!(
+                "DELETE FROM {ks}.events_raw USING TIMESTAMP ? \
+                 WHERE partition_id = ? AND bucket = ? AND offset >= ? AND offset < ?")).await?,
+            intent: prep("epoch_intents insert", format!(
+                "INSERT INTO {ks}.epoch_intents (partition_id, epoch, offset_start, offset_end, keys, created_at) \
+                 VALUES (?, ?, ?, ?, ?, ?) USING TIMESTAMP ?")).await?,
+            intents_select: prep("epoch_intents select", format!(
+                "SELECT keys FROM {ks}.epoch_intents WHERE partition_id = ? AND epoch > ?")).await?,
+            intents_delete: prep("epoch_intents delete", format!(
+                "DELETE FROM {ks}.epoch_intents USING TIMESTAMP ? WHERE partition_id = ? AND epoch <= ?")).await?,
+            dead_letter: prep("dead_letters insert", format!(
+                "INSERT INTO {ks}.dead_letters (partition_id, offset, reason, line_len, line_prefix, seen_at) \
+                 VALUES (?, ?, ?, ?, ?, ?) USING TIMESTAMP ?")).await?,
+        };
+        Ok(CassandraSink {
+            session,
+            st,
+            permits: Arc::new(Semaphore::new(concurrency)),
+            concurrency,
+        })
+    }
+
+    pub fn session(&self) -> &Arc<Session> {
+        &self.session
+    }
+
+    fn write_err(what: &'static str, partition: &str) -> impl Fn(scylla::errors::ExecutionError) -> SinkError + '_ {
+        move |source| SinkError::Write {
+            what,
+            partition: partition.to_string(),
+            source: Box::new(source),
+        }
+    }
+
+    /// Runs `futs` with at most the sink's concurrency in flight.
+    async fn run_all<F>(&self, futs: impl Iterator<Item = F>) -> Result<(), SinkError>
+    where
+        F: std::future::Future<Output = Result<(), SinkError>>,
+    {
+        let permits = &self.permits;
+        stream::iter(futs.map(|f| async move {
+            let _permit = permits.acquire().await.expect("sink semaphore is never closed");
+            let started = std::time::Instant::now();
+            let out = f.await;
+            metrics::CASSANDRA_WRITE_SECONDS.observe(started.elapsed().as_secs_f64());
+            if out.is_err() {
+                metrics::CASSANDRA_ERRORS.inc();
+            }
+            out
+        }))
+        .buffer_unordered(self.concurrency)
+        .try_collect::<Vec<()>>()
+        .await
+        .map(|_| ())
+    }
+
+    /// Records the epoch's intent, then writes its raw rows, partial rollups,
+    /// minute buckets and dead letters.
+    pub async fn write_epoch(&self, w: &EpochWrite, raw_rows: bool) -> Result<(), SinkError> {
+        let p: &str = &w.partition;
+        let s = &*w.sealed;
+        let ts = w.timestamp;
+        let intent = intent_of(s);
+        self.session
+            .execute_unpaged(
+                &self.st.intent,
+                (
+                    p,
+                    s.epoch as i64,
+                    s.offset_start as i64,
+                    s.offset_end as i64,
+                    intent.encode(),
+                    CqlTimestamp(ts / 1000),
+                    ts,
+                ),
+            )
+            .await
+            .map_err(Self::write_err("epoch intent", p))?;
+
+        let raw = if raw_rows { &s.raw[..] } else { &[][..] };
+        let raw_batches = raw_batches(raw).map(|rows| async move {
+            let mut batch = Batch::new(BatchType::Unlogged);
+            let mut values = Vec::with_capacity(rows.len());
+            for r in rows {
+                batch.append_statement(self.st.raw.clone());
+                let key = &s.touched[r.key as usize].0;
+                values.push((
+                    p,
+                    r.offset as i64 / RAW_BUCKET_SIZE,
+                    r.offset as i64,
+                    key.franchise_id,
+                    &*key.event_name,
+                    match r.ts_ms {
+                        Some(t) => MaybeUnset::Set(CqlTimestamp(t)),
+                        None => MaybeUnset::Unset,
+                    },
+                    opt(r.value),
+                    s.epoch as i64,
+                    ts,
+                ));
+            }
+            self.session
+                .batch(&batch, values)
+                .await
+                .map(|_| ())
+                .map_err(Self::write_err("raw events", p))
+        });
+        let partials = s.touched.iter().map(|(key, r)| async move {
+            let (sum, min, max) = sum_min_max(r);
+            self.session
+                .execute_unpaged(
+                    &self.st.partial,
+                    (key.franchise_id, &*key.event_name, p, r.count, sum, min, max, s.epoch as i64, ts),
+                )
+                .await
+                .map(|_| ())
+                .map_err(Self::write_err("partial rollups", p))
+        });
+        let minutes = s.minutes.iter().map(|(idx, minute, r)| async move {
+            let key = &s.touched[*idx as usize].0;
+            let (sum, min, max) = sum_min_max(r);
+            self.session
+                .execute_unpaged(
+                    &self.st.minute,
+                    (key.franchise_id, &*key.event_name, CqlTimestamp(*minute), p, r.count, sum, min, max, ts),
+                )
+                .await
+                .map(|_| ())
+                .map_err(Self::write_err("minute rollups", p))
+        });
+        let dead = w.dead_letters.iter().map(|d| async move {
+            self.session
+                .execute_unpaged(
+                    &self.st.dead_letter,
+                    (p, d.offset as i64, d.reason, d.len as i64, &d.prefix[..], CqlTimestamp(ts / 1000), ts),
+                )
+                .await
+                .map(|_| ())
+                .map_err(Self::write_err("dead letters", p))
+        });
+        self.run_all(raw_batches.map(futures::future::Either::Left)
+            .chain(partials.map(|f| futures::future::Either::Right(futures::future::Either::Left(f))))
+            .chain(minutes.map(|f| futures::future::Either::Right(futures::future::Either::Right(futures::future::Either::Left(f)))))
+            .chain(dead.map(|f| futures::future::Either::Right(futures::future::Either::Right(futures::future::Either::Right(f))))))
+            .await?;
+        metrics::RAW_ROWS_WRITTEN.inc_by(raw.len() as u64);
+        metrics::ROLLUP_ROWS_WRITTEN.inc_by((s.touched.len() + s.minutes.len()) as u64);
+        Ok(())
+    }
+
+    /// The intents of epochs after `committed` that may have left rows behind.
+    pub async fn pending_intents(&self, partition: &str, committed: u64) -> Result<Vec<Intent>, SinkError> {
+        let rows = self
+            .session
+            .execute_unpaged(&self.st.intents_select, (partition, committed as i64))
+            .await
+            .map_err(Self::write_err("epoch intents (read)", partition))?
+            .into_rows_result()
+            .map_err(|e| SinkError::Read { what: "epoch intents", partition: partition.into(), message: e.to_string() })?;
+        let mut out = Vec::new();
+        for row in rows
+            .rows::<(Vec<u8>,)>()
+            .map_err(|e| SinkError::Read { what: "epoch intents", partition: partition.into(), message: e.to_string() })?
+        {
+            let (bytes,) = row.map_err(|e| SinkError::Read { what: "epoch intents", partition: partition.into(), message: e.to_string() })?;
+            out.push(Intent::decode(&bytes).map_err(|e| SinkError::Decode {
+                what: "epoch intent",
+                partition: partition.into(),
+                message: e.to_string(),
+            })?);
+        }
+        Ok(out)
+    }
+
+    /// Undoes what uncommitted epochs may have written: raw rows past the committed
+    /// offset are deleted; every rollup row they touched is rewritten from the
+    /// restored state (or deleted if the restored state has no such key/bucket).
+    pub async fn repair<F, G>(
+        &self,
+        partition: &str,
+        committed_epoch: u64,
+        committed_offset: u64,
+        intents: &[Intent],
+        lookup: F,
+        lookup_minute: G,
+    ) -> Result<usize, SinkError>
+    where
+        F: Fn(&Key) -> Option<Rollup>,
+        G: Fn(&Key, i64) -> Option<Rollup>,
+    {
+        let ts = super::write_timestamp();
+        let p = partition;
+        let mut repaired = 0;
+        for intent in intents {
+            let start = intent.offset_start.max(committed_offset) as i64;
+            let end = intent.offset_end as i64;
+            let mut bucket = start / RAW_BUCKET_SIZE;
+            while start < end && bucket * RAW_BUCKET_SIZE < end {
+                let lo = start.max(bucket * RAW_BUCKET_SIZE);
+                let hi = end.min((bucket + 1) * RAW_BUCKET_SIZE);
+                self.session
+                    .execute_unpaged(&self.st.raw_delete_range, (ts, p, bucket, lo, hi))
+                    .await
+                    .map_err(Self::write_err("raw repair", p))?;
+                bucket += 1;
+            }
+            let keys: Vec<Key> = intent
+                .keys
+                .iter()
+                .map(|(fid, name)| Key::new(Uuid::from_u128(*fid), name.as_str()))
+                .collect();
+            let partial_futs = keys.iter().map(|key| {
+                let current = lookup(key);
+                async move {
+                    let res = match current {
+                        Some(r) => {
+                            let (sum, min, max) = sum_min_max(&r);
+                            self.session
+                                .execute_unpaged(
+                                    &self.st.partial,
+                                    (key.franchise_id, &*key.event_name, p, r.count, sum, min, max, committed_epoch as i64, ts),
+                                )
+                                .await
+                        }
+                        None => {
+                            self.session
+                                .execute_unpaged(&self.st.partial_delete, (ts, key.franchise_id, &*key.event_name, p))
+                                .await
+                        }
+                    };
+                    res.map(|_| ()).map_err(Self::write_err("rollup repair", p))
+                }
+            });
+            self.run_all(partial_futs).await?;
+            let minute_futs = intent.minutes.iter().filter_map(|(idx, minute)| {
+                let key = keys.get(*idx as usize)?;
+                let current = lookup_minute(key, *minute);
+                Some(async move {
+                    let res = match current {
+                        Some(r) => {
+                            let (sum, min, max) = sum_min_max(&r);
+                            self.session
+                                .execute_unpaged(
+                                    &self.st.minute,
+                                    (key.franchise_id, &*key.event_name, CqlTimestamp(*minute), p, r.count, sum, min, max, ts),
+                                )
+                                .await
+                        }
+                        None => {
+                            self.session
+                                .execute_unpaged(
+                                    &self.st.minute_delete,
+                                    (ts, key.franchise_id, &*key.event_name, CqlTimestamp(*minute), p),
+                                )
+                                .await
+                        }
+                    };
+                    res.map(|_| ()).map_err(Self::write_err("minute repair", p))
+                })
+            });
+            self.run_all(minute_futs).await?;
+            repaired += keys.len();
+        }
+        Ok(repaired)
+    }
+
+    /// Forgets intents up to `epoch` (their epochs are committed).
+    pub async fn forget_intents(&self, partition: &str, epoch: u64) -> Result<(), SinkError> {
+        self.session
+            .execute_unpaged(&self.st.intents_delete, (super::write_timestamp(), partition, epoch as i64))
+            .await
+            .map(|_| ())
+            .map_err(Self::write_err("epoch intents (forget)", partition))
+    }
+
+    /// Writes totals (absolute values) for the given keys.
+    pub async fn write_totals(&self, rows: &[(Key, Rollup)]) -> Result<(), SinkError> {
+        let ts = super::write_timestamp();
+        let futs = rows.iter().map(|(key, r)| async move {
+            let (sum, min, max) = sum_min_max(r);
+            self.session
+                .execute_unpaged(
+                    &self.st.total,
+                    (key.franchise_id, &*key.event_name, r.count, sum, min, max, CqlTimestamp(ts / 1000), ts),
+                )
+                .await
+                .map(|_| ())
+                .map_err(Self::write_err("totals", "*"))
+        });
+        self.run_all(futs).await?;
+        metrics::TOTAL_ROWS_WRITTEN.inc_by(rows.len() as u64);
+        Ok(())
+    }
+}
+
+/// The intent of a sealed epoch: its offsets, keys and minute buckets.
+pub fn intent_of(s: &SealedEpoch) -> Intent {
+    Intent {
+        epoch: s.epoch,
+        offset_start: s.offset_start,
+        offset_end: s.offset_end,
+        keys: s
+            .touched
+            .iter()
+            .map(|(k, _)| (k.franchise_id.as_u128(), k.event_name.to_string()))
+            .collect(),
+        minutes: s.minutes.iter().map(|(i, m, _)| (*i, *m)).collect(),
+    }
+}
+
+/// Cuts raw rows into batches that each stay inside one `events_raw` partition.
+fn raw_batches(raw: &[crate::core::RawRow]) -> impl Iterator<Item = &[crate::core::RawRow]> {
+    let mut rest = raw;
+    std::iter::from_fn(move || {
+        if rest.is_empty() {
+            return None;
+        }
+        let bucket = rest[0].offset as i64 / RAW_BUCKET_SIZE;
+        let mut n = 1;
+        while n < rest.len() && n < RAW_BATCH_ROWS && rest[n].offset as i64 / RAW_BUCKET_SIZE == bucket {
+            n += 1;
+        }
+        let (head, tail) = rest.split_at(n);
+        rest = tail;
+        Some(head)
+    })
+}

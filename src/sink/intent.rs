@@ -1,0 +1,43 @@
+//! An epoch's intent: what an epoch is about to write, recorded before it writes,
+//! so that a restarted partition can undo the rows of an epoch that never committed.
+
+use serde::{Deserialize, Serialize};
+
+/// The offsets and rows an uncommitted epoch may have touched.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Intent {
+    pub epoch: u64,
+    pub offset_start: u64,
+    pub offset_end: u64,
+    /// Touched keys as (franchise id, event name).
+    pub keys: Vec<(u128, String)>,
+    /// Touched minute buckets as (index into `keys`, minute start in ms).
+    pub minutes: Vec<(u32, i64)>,
+}
+
+impl Intent {
+    pub fn encode(&self) -> Vec<u8> {
+        postcard::to_stdvec(self).unwrap_or_default()
+    }
+
+    pub fn decode(bytes: &[u8]) -> Result<Intent, postcard::Error> {
+        postcard::from_bytes(bytes)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn round_trip() {
+        let intent = Intent {
+            epoch: 7,
+            offset_start: 100,
+            offset_end: 250,
+            keys: vec![(42, "alpha".into()), (43, "beta".into())],
+            minutes: vec![(0, 60_000), (1, 120_000)],
+        };
+        assert_eq!(Intent::decode(&intent.encode()).unwrap(), intent);
+    }
+}
