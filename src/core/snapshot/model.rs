@@ -1,0 +1,39 @@
+//! The checkpoint of one partition after one epoch.
+
+use serde::{Deserialize, Serialize};
+
+use crate::core::bucket::MinuteWatermark;
+use crate::core::key::Key;
+use crate::core::rollup::Rollup;
+
+/// Whether a snapshot holds the whole state or only what one epoch changed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum SnapshotKind {
+    Base,
+    Delta,
+}
+
+/// State (Base) or state change (Delta) of a partition as of the end of `epoch`.
+/// All rollups are absolute values; applying a delta overwrites, never adds.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Snapshot {
+    pub partition: String,
+    /// The last epoch this snapshot covers.
+    pub epoch: u64,
+    /// The next source offset to read after that epoch.
+    pub offset: u64,
+    pub kind: SnapshotKind,
+    /// Base: every key. Delta: exactly the keys touched in `epoch`.
+    pub keys: Vec<(Key, Rollup)>,
+    /// Minute buckets: (index into `keys`, minute start in Unix ms, rollup). Base:
+    /// every bucket in memory. Delta: exactly the buckets touched in `epoch`.
+    pub minutes: Vec<(u32, i64, Rollup)>,
+    /// Bucket watermark after `epoch` (restore evicts under its floor).
+    pub watermark: MinuteWatermark,
+}
+
+impl Snapshot {
+    pub fn is_base(&self) -> bool {
+        self.kind == SnapshotKind::Base
+    }
+}

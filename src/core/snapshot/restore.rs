@@ -1,0 +1,192 @@
+//! Rebuilding a partition's state from its last base and the deltas after it.
+
+use thiserror::Error;
+
+use super::model::{Snapshot, SnapshotKind};
+use crate::core::bucket::MinuteWatermark;
+use crate::core::state::{PartitionState, StateOptions};
+
+#[derive(Debug, Clone, PartialEq, Eq, Error)]
+pub enum RestoreError {
+    #[error("snapshot of partition {found} cannot restore partition {expected}")]
+    WrongPartition { expected: String, found: String },
+    #[error("the base snapshot (epoch {0}) is a delta")]
+    BaseIsDelta(u64),
+    #[error("a base snapshot (epoch {0}) was passed as a delta")]
+    DeltaIsBase(u64),
+    #[error("delta of epoch {found} does not follow epoch {after}, a delta is missing")]
+    Gap { after: u64, found: u64 },
+    #[error("delta of epoch {epoch} moves the offset back from {from} to {to}")]
+    OffsetBack { epoch: u64, from: u64, to: u64 },
+    #[error("snapshot of epoch {epoch} has a bucket of key {index} but only {keys} keys")]
+    BadKeyIndex { epoch: u64, index: u32, keys: usize },
+}
+
+/// State equal to the live one at the last snapshot given: the base (or an empty
+/// partition), then the deltas in epoch order. Deltas the base already covers
+/// (epoch ≤ base epoch) are skipped; the rest must be contiguous. Offset, epoch
+/// and watermark come from the last snapshot applied.
+pub fn restore(
+    partition: &str,
+    options: StateOptions,
+    base: Option<Snapshot>,
+    deltas: impl IntoIterator<Item = Snapshot>,
+) -> Result<PartitionState, RestoreError> {
+    let mut state = PartitionState::new(partition, options);
+    let mut epoch = 0;
+    let mut offset = 0;
+    let mut watermark = MinuteWatermark::default();
+    if let Some(base) = base {
+        check_partition(partition, &base)?;
+        if base.kind != SnapshotKind::Base {
+            return Err(RestoreError::BaseIsDelta(base.epoch));
+        }
+        (epoch, offset, watermark) = (base.epoch, base.offset, base.watermark);
+        apply(&mut state, base)?;
+    }
+    let mut deltas: Vec<Snapshot> = deltas.into_iter().collect();
+    deltas.sort_by_key(|d| d.epoch);
+    for delta in deltas {
+        check_partition(partition, &delta)?;
+        if delta.kind != SnapshotKind::Delta {
+            return Err(RestoreError::DeltaIsBase(delta.epoch));
+        }
+        if delta.epoch <= epoch {
+            continue;
+        }
+        if delta.epoch != epoch + 1 {
+            return Err(RestoreError::Gap {
+                after: epoch,
+                found: delta.epoch,
+            });
+        }
+        if delta.offset < offset {
+            return Err(RestoreError::OffsetBack {
+                epoch: delta.epoch,
+                from: offset,
+                to: delta.offset,
+            });
+        }
+        (epoch, offset, watermark) = (delta.epoch, delta.offset, delta.watermark);
+        apply(&mut state, delta)?;
+    }
+    state.finish_restore(epoch, offset, watermark);
+    Ok(state)
+}
+
+fn check_partition(partition: &str, snapshot: &Snapshot) -> Result<(), RestoreError> {
+    if snapshot.partition == partition {
+        Ok(())
+    } else {
+        Err(RestoreError::WrongPartition {
+            expected: partition.to_owned(),
+            found: snapshot.partition.clone(),
+        })
+    }
+}
+
+/// Overwrites keys and buckets with the snapshot's absolute values.
+fn apply(state: &mut PartitionState, snapshot: Snapshot) -> Result<(), RestoreError> {
+    let keys = snapshot.keys.len();
+    if let Some(&(index, _, _)) = snapshot.minutes.iter().find(|m| m.0 as usize >= keys) {
+        return Err(RestoreError::BadKeyIndex {
+            epoch: snapshot.epoch,
+            index,
+            keys,
+        });
+    }
+    let slots: Vec<u32> = snapshot
+        .keys
+        .into_iter()
+        .map(|(key, rollup)| state.put_key(key, rollup))
+        .collect();
+    for (index, minute, rollup) in snapshot.minutes {
+        state.put_bucket(slots[index as usize], minute, rollup);
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::core::event::EventRef;
+    use crate::core::key::KeyRef;
+    use uuid::Uuid;
+
+    fn live() -> (PartitionState, Vec<Snapshot>) {
+        let mut st = PartitionState::new("p", StateOptions::default());
+        let mut snaps = Vec::new();
+        for e in 0..4u64 {
+            for i in 0..5u64 {
+                let ev = EventRef::new(Uuid::from_u128(u128::from((e + i) % 3)), "x")
+                    .with_value(i as i64);
+                st.record(e * 5 + i, &ev, 0);
+            }
+            let sealed = st.seal_epoch();
+            snaps.push(st.snapshot_delta(&sealed));
+        }
+        (st, snaps)
+    }
+
+    #[test]
+    fn deltas_alone_rebuild_the_state() {
+        let (st, snaps) = live();
+        let back = restore("p", StateOptions::default(), None, snaps).unwrap();
+        assert_eq!((back.epoch(), back.offset()), (5, 20));
+        for (k, r) in st.iter() {
+            assert_eq!(back.get(&KeyRef::from(k)), Some(r));
+        }
+        assert_eq!(back.len(), st.len());
+    }
+
+    #[test]
+    fn deltas_covered_by_the_base_are_skipped_and_order_does_not_matter() {
+        let (st, mut snaps) = live();
+        let base = st.snapshot_base().unwrap();
+        snaps.reverse();
+        let back = restore("p", StateOptions::default(), Some(base), snaps).unwrap();
+        assert_eq!((back.epoch(), back.offset(), back.len()), (5, 20, st.len()));
+    }
+
+    #[test]
+    fn errors() {
+        let (st, snaps) = live();
+        let opts = StateOptions::default();
+        let gap = vec![snaps[0].clone(), snaps[2].clone()];
+        assert_eq!(
+            restore("p", opts, None, gap).unwrap_err(),
+            RestoreError::Gap { after: 1, found: 3 }
+        );
+        assert!(matches!(
+            restore("q", opts, None, snaps.clone()),
+            Err(RestoreError::WrongPartition { .. })
+        ));
+        assert_eq!(
+            restore("p", opts, Some(snaps[0].clone()), vec![]).unwrap_err(),
+            RestoreError::BaseIsDelta(1)
+        );
+        let base = st.snapshot_base().unwrap();
+        assert_eq!(
+            restore("p", opts, None, vec![base]).unwrap_err(),
+            RestoreError::DeltaIsBase(4)
+        );
+        let mut bad = snaps[0].clone();
+        bad.minutes.push((99, 0, Default::default()));
+        assert!(matches!(
+            restore("p", opts, None, vec![bad]),
+            Err(RestoreError::BadKeyIndex { index: 99, .. })
+        ));
+        let mut back = snaps[1].clone();
+        back.offset = 1;
+        assert!(matches!(
+            restore("p", opts, None, vec![snaps[0].clone(), back]),
+            Err(RestoreError::OffsetBack { .. })
+        ));
+    }
+
+    #[test]
+    fn nothing_gives_a_fresh_partition() {
+        let st = restore("p", StateOptions::default(), None, vec![]).unwrap();
+        assert_eq!((st.epoch(), st.offset(), st.len()), (1, 0, 0));
+    }
+}
