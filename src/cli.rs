@@ -46,6 +46,8 @@ impl GlobalArgs {
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
+    /// Serve the deterministic workload over TCP, or print its ground truth.
+    Gen(crate::gen::GenArgs),
     /// Print the CQL schema, or apply it with --apply.
     Schema(commands::schema::SchemaArgs),
 }
@@ -54,6 +56,7 @@ pub enum Command {
 pub fn main() -> ExitCode {
     let cli = Cli::parse();
     let outcome = match cli.command {
+        Command::Gen(args) => crate::gen::run(args).map(|()| ExitCode::SUCCESS),
         Command::Schema(args) => commands::schema::run(&cli.global, args),
     };
     match outcome {
