@@ -16,3 +16,7 @@ pub mod config;
 pub mod core;
 pub mod format;
 pub mod gen;
+pub mod actors;
+pub mod checkpoint;
+pub mod metrics;
+pub mod sink;

@@ -11,7 +11,7 @@ use scylla::statement::prepared::PreparedStatement;
 use scylla::value::CqlTimestamp;
 
 use super::{newest_chain, Chain, CheckpointError};
-use crate::core::{decode_snapshot, Snapshot, SnapshotKind};
+use crate::core::{decode, Snapshot, SnapshotKind};
 
 pub struct CassandraStore {
     session: Arc<Session>,
@@ -150,7 +150,7 @@ impl CassandraStore {
                         .take(expected as usize)
                         .flat_map(|p| p.2)
                         .collect();
-                    decode_snapshot(&bytes).ok()
+                    decode(&bytes).ok()
                 });
                 (seq, snap.flatten())
             })

@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use super::{newest_chain, Chain, CheckpointError};
-use crate::core::{decode_snapshot, Snapshot};
+use crate::core::{decode, Snapshot};
 
 pub struct LocalStore {
     dir: PathBuf,
@@ -63,7 +63,7 @@ impl LocalStore {
     pub async fn read(&self, partition: &str, seq: u64) -> Result<Option<Snapshot>, CheckpointError> {
         let path = self.file(partition, seq);
         match tokio::fs::read(&path).await {
-            Ok(bytes) => Ok(decode_snapshot(&bytes).ok()),
+            Ok(bytes) => Ok(decode(&bytes).ok()),
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
             Err(e) => Err(io(&path)(e)),
         }

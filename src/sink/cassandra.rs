@@ -5,7 +5,9 @@
 use std::sync::Arc;
 
 use bytes::Bytes;
-use futures::stream::{self, StreamExt, TryStreamExt};
+use futures::future::BoxFuture;
+use futures::stream::{FuturesUnordered, StreamExt};
+use futures::FutureExt;
 use scylla::client::session::Session;
 use scylla::statement::batch::{Batch, BatchType};
 use scylla::statement::prepared::PreparedStatement;
@@ -138,7 +140,7 @@ impl CassandraSink {
         &self.session
     }
 
-    fn write_err(what: &'static str, partition: &str) -> impl Fn(scylla::errors::ExecutionError) -> SinkError + '_ {
+    fn write_err<'a>(what: &'static str, partition: &'a str) -> impl Fn(scylla::errors::ExecutionError) -> SinkError + 'a {
         move |source| SinkError::Write {
             what,
             partition: partition.to_string(),
@@ -146,26 +148,34 @@ impl CassandraSink {
         }
     }
 
-    /// Runs `futs` with at most the sink's concurrency in flight.
-    async fn run_all<F>(&self, futs: impl Iterator<Item = F>) -> Result<(), SinkError>
-    where
-        F: std::future::Future<Output = Result<(), SinkError>>,
-    {
-        let permits = &self.permits;
-        stream::iter(futs.map(|f| async move {
-            let _permit = permits.acquire().await.expect("sink semaphore is never closed");
-            let started = std::time::Instant::now();
-            let out = f.await;
-            metrics::CASSANDRA_WRITE_SECONDS.observe(started.elapsed().as_secs_f64());
-            if out.is_err() {
-                metrics::CASSANDRA_ERRORS.inc();
+    /// Runs `futs` with at most the sink's concurrency in flight (the semaphore
+    /// also caps all epochs and partitions together).
+    async fn run_all<'a>(&'a self, futs: Vec<BoxFuture<'a, Result<(), SinkError>>>) -> Result<(), SinkError> {
+        let mut running = FuturesUnordered::new();
+        let mut queued = futs.into_iter();
+        loop {
+            while running.len() < self.concurrency {
+                match queued.next() {
+                    Some(f) => running.push(self.timed(f)),
+                    None => break,
+                }
             }
-            out
-        }))
-        .buffer_unordered(self.concurrency)
-        .try_collect::<Vec<()>>()
-        .await
-        .map(|_| ())
+            match running.next().await {
+                Some(result) => result?,
+                None => return Ok(()),
+            }
+        }
+    }
+
+    async fn timed(&self, f: BoxFuture<'_, Result<(), SinkError>>) -> Result<(), SinkError> {
+        let _permit = self.permits.acquire().await.map_err(|_| SinkError::internal("sink closed"))?;
+        let started = std::time::Instant::now();
+        let out = f.await;
+        metrics::CASSANDRA_WRITE_SECONDS.observe(started.elapsed().as_secs_f64());
+        if out.is_err() {
+            metrics::CASSANDRA_ERRORS.inc();
+        }
+        out
     }
 
     /// Records the epoch's intent, then writes its raw rows, partial rollups,
@@ -252,11 +262,12 @@ impl CassandraSink {
                 .map(|_| ())
                 .map_err(Self::write_err("dead letters", p))
         });
-        self.run_all(raw_batches.map(futures::future::Either::Left)
-            .chain(partials.map(|f| futures::future::Either::Right(futures::future::Either::Left(f))))
-            .chain(minutes.map(|f| futures::future::Either::Right(futures::future::Either::Right(futures::future::Either::Left(f)))))
-            .chain(dead.map(|f| futures::future::Either::Right(futures::future::Either::Right(futures::future::Either::Right(f))))))
-            .await?;
+        let mut all: Vec<BoxFuture<'_, Result<(), SinkError>>> = Vec::new();
+        all.extend(raw_batches.map(|f| f.boxed()));
+        all.extend(partials.map(|f| f.boxed()));
+        all.extend(minutes.map(|f| f.boxed()));
+        all.extend(dead.map(|f| f.boxed()));
+        self.run_all(all).await?;
         metrics::RAW_ROWS_WRITTEN.inc_by(raw.len() as u64);
         metrics::ROLLUP_ROWS_WRITTEN.inc_by((s.touched.len() + s.minutes.len()) as u64);
         Ok(())
@@ -345,7 +356,7 @@ impl CassandraSink {
                     res.map(|_| ()).map_err(Self::write_err("rollup repair", p))
                 }
             });
-            self.run_all(partial_futs).await?;
+            self.run_all(partial_futs.map(|f| f.boxed()).collect()).await?;
             let minute_futs = intent.minutes.iter().filter_map(|(idx, minute)| {
                 let key = keys.get(*idx as usize)?;
                 let current = lookup_minute(key, *minute);
@@ -372,7 +383,7 @@ impl CassandraSink {
                     res.map(|_| ()).map_err(Self::write_err("minute repair", p))
                 })
             });
-            self.run_all(minute_futs).await?;
+            self.run_all(minute_futs.map(|f| f.boxed()).collect()).await?;
             repaired += keys.len();
         }
         Ok(repaired)
@@ -401,7 +412,7 @@ impl CassandraSink {
                 .map(|_| ())
                 .map_err(Self::write_err("totals", "*"))
         });
-        self.run_all(futs).await?;
+        self.run_all(futs.map(|f| f.boxed()).collect()).await?;
         metrics::TOTAL_ROWS_WRITTEN.inc_by(rows.len() as u64);
         Ok(())
     }
