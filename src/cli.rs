@@ -48,6 +48,12 @@ impl GlobalArgs {
 pub enum Command {
     /// Serve the deterministic workload over TCP, or print its ground truth.
     Gen(crate::gen::GenArgs),
+    /// Run the processor on the partitions of the configuration.
+    Run(commands::run::RunArgs),
+    /// Generator and processor in one process against the local node.
+    Demo(commands::demo::DemoArgs),
+    /// Compare Cassandra's contents with the generator's ground truth.
+    Verify(commands::verify::VerifyArgs),
     /// Print the CQL schema, or apply it with --apply.
     Schema(commands::schema::SchemaArgs),
 }
@@ -57,6 +63,9 @@ pub fn main() -> ExitCode {
     let cli = Cli::parse();
     let outcome = match cli.command {
         Command::Gen(args) => crate::gen::run(args).map(|()| ExitCode::SUCCESS),
+        Command::Run(args) => commands::run::run(&cli.global, args),
+        Command::Demo(args) => commands::demo::run(&cli.global, args),
+        Command::Verify(args) => commands::verify::run(&cli.global, args),
         Command::Schema(args) => commands::schema::run(&cli.global, args),
     };
     match outcome {

@@ -19,4 +19,5 @@ pub mod gen;
 pub mod actors;
 pub mod checkpoint;
 pub mod metrics;
+pub mod processor;
 pub mod sink;

@@ -1,3 +1,7 @@
 //! One file per verb of the `ssa` binary.
 
+pub mod demo;
+pub mod run;
 pub mod schema;
+pub mod verify;
+pub mod workload;

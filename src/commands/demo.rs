@@ -1,0 +1,168 @@
+//! `ssa demo`: a replayable generator and the processor in one process against
+//! the local node. With a finite range it exits 0 once every partition has
+//! committed its last offset and every total is written; without one it runs
+//! until Ctrl-C, then commits what it has and exits.
+
+use std::io::IsTerminal;
+use std::process::ExitCode;
+use std::sync::atomic::Ordering::Relaxed;
+use std::time::{Duration, Instant};
+
+use anyhow::Context;
+use tokio_util::sync::CancellationToken;
+
+use super::workload::WorkloadArgs;
+use crate::cli::{init_tracing, GlobalArgs};
+use crate::config::{Overrides, PartitionConfig, SinkKind, SourceMode};
+use crate::gen::{partition_lines, serve, ServeMode, ServeOptions};
+use crate::processor::{io_runtime, Processor};
+
+#[derive(Debug, clap::Args)]
+pub struct DemoArgs {
+    #[command(flatten)]
+    pub workload: WorkloadArgs,
+    /// Partitions (replayable source connections).
+    #[arg(long, default_value_t = 4, value_parser = clap::value_parser!(u32).range(1..=1024))]
+    pub partitions: u32,
+    /// Events per second over all partitions; 0 = as fast as possible.
+    #[arg(long, default_value_t = 0)]
+    pub rate: u64,
+    /// Where rows go: cassandra (default) or none.
+    #[arg(long, value_enum)]
+    pub sink: Option<SinkKind>,
+    /// Fault injection: kill a partition actor every this many milliseconds.
+    #[arg(long, value_name = "MS")]
+    pub kill_every: Option<u64>,
+    /// No status line.
+    #[arg(long, short)]
+    pub quiet: bool,
+}
+
+pub fn run(global: &GlobalArgs, args: DemoArgs) -> anyhow::Result<ExitCode> {
+    let mut config = global.load_config(Overrides {
+        sink: args.sink,
+        ..Overrides::default()
+    })?;
+    init_tracing(&config.log.level);
+    let workload = args.workload.workload()?;
+    let cycles = args.workload.cycles;
+    let io = io_runtime()?;
+    let listener = io
+        .block_on(tokio::net::TcpListener::bind("127.0.0.1:0"))
+        .context("binding the generator on 127.0.0.1")?;
+    let gen_addr = listener.local_addr()?;
+    let shutdown = CancellationToken::new();
+    let mut opts = ServeOptions::new(workload, ServeMode::Partitioned, cycles);
+    opts.rate = args.rate;
+    let gen_counters = opts.counters.clone();
+    let gen_task = io.spawn(serve(listener, opts, shutdown.clone()));
+
+    config.partitions = (0..args.partitions)
+        .map(|i| PartitionConfig {
+            id: format!("p{i}"),
+            source: format!("tcp://{gen_addr}"),
+            mode: SourceMode::Replayable,
+            format: args.workload.format,
+            index: i,
+            count: args.partitions,
+        })
+        .collect();
+    config.validate()?;
+
+    let system = actix::System::new();
+    let code = system.block_on(async {
+        let started = Instant::now();
+        let processor = Processor::start(config, io.handle().clone()).await?;
+        if let Some(range) = cycles.as_range() {
+            for (i, p) in processor.partitions.iter().enumerate() {
+                let lines = partition_lines(range.clone(), i as u64, args.partitions as u64);
+                p.stats.expected_lines.store(lines, Relaxed);
+            }
+        }
+        if let Some(ms) = args.kill_every {
+            let n = processor.partitions.len();
+            let addrs: Vec<_> = processor.partitions.iter().map(|p| p.id.clone()).collect();
+            let killer = processor.partitions.iter().map(|p| p.addr.clone()).collect::<Vec<_>>();
+            actix::spawn(async move {
+                let mut k = 0usize;
+                loop {
+                    tokio::time::sleep(Duration::from_millis(ms)).await;
+                    let i = (k.wrapping_mul(7919) + 3) % n;
+                    tracing::info!(partition = %addrs[i], "fault injection: killing partition actor");
+                    killer[i].do_send(crate::actors::partition::KillPartition);
+                    k += 1;
+                }
+            });
+        }
+        let status = Status::new(!args.quiet && std::io::stderr().is_terminal());
+        let mut ticker = tokio::time::interval(Duration::from_millis(if status.tty { 1000 } else { 5000 }));
+        let interrupted = loop {
+            tokio::select! {
+                _ = tokio::signal::ctrl_c() => break true,
+                _ = tokio::time::sleep(Duration::from_millis(20)) => {
+                    if cycles.as_range().is_some() && processor.all_finished() { break false; }
+                }
+                _ = ticker.tick() => if !args.quiet { status.print(&processor, gen_counters.lines_served()) },
+            }
+        };
+        if interrupted {
+            eprintln!("\ninterrupted: committing what was read");
+            processor.drain().await;
+        } else {
+            processor.flush().await;
+        }
+        shutdown.cancel();
+        let snaps = processor.snapshots();
+        let committed: u64 = snaps.iter().map(|s| s.committed_offset).sum();
+        let restarts: u64 = snaps.iter().map(|s| s.restarts).sum();
+        let secs = started.elapsed().as_secs_f64();
+        if status.tty {
+            eprintln!();
+        }
+        println!(
+            "demo done: {committed} events committed by {} partitions in {secs:.1} s ({:.0} events/s), {restarts} restarts, {} keys",
+            snaps.len(),
+            committed as f64 / secs.max(1e-9),
+            processor.totals.len()
+        );
+        Ok::<_, anyhow::Error>(ExitCode::SUCCESS)
+    });
+    let _ = io.block_on(gen_task);
+    io.shutdown_timeout(Duration::from_secs(2));
+    code
+}
+
+/// The live one-line status.
+struct Status {
+    tty: bool,
+    last: std::cell::Cell<(Instant, u64)>,
+}
+
+impl Status {
+    fn new(tty: bool) -> Self {
+        Status {
+            tty,
+            last: std::cell::Cell::new((Instant::now(), 0)),
+        }
+    }
+
+    fn print(&self, processor: &Processor, served: u64) {
+        let snaps = processor.snapshots();
+        let read: u64 = snaps.iter().map(|s| s.offset).sum();
+        let committed: u64 = snaps.iter().map(|s| s.committed_offset).sum();
+        let restarts: u64 = snaps.iter().map(|s| s.restarts).sum();
+        let inflight: u64 = snaps.iter().map(|s| s.uncommitted_epochs).sum();
+        let (at, before) = self.last.get();
+        let rate = (read.saturating_sub(before)) as f64 / at.elapsed().as_secs_f64().max(1e-9);
+        self.last.set((Instant::now(), read));
+        let line = format!(
+            "{rate:>10.0} events/s | read {read} | committed {committed} | served {served} | uncommitted epochs {inflight} | restarts {restarts} | keys {}",
+            processor.totals.len()
+        );
+        if self.tty {
+            eprint!("\r{line}   ");
+        } else {
+            eprintln!("{line}");
+        }
+    }
+}

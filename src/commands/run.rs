@@ -1,0 +1,60 @@
+//! `ssa run`: the processor on the partitions of the configuration, until Ctrl-C
+//! or SIGTERM (graceful: commits, then exits), or until every source has ended
+//! with `--exit-when-done`.
+
+use std::process::ExitCode;
+use std::time::Duration;
+
+use crate::cli::{init_tracing, GlobalArgs};
+use crate::config::{ConfigError, Overrides, SinkKind};
+use crate::processor::{io_runtime, Processor};
+
+#[derive(Debug, clap::Args)]
+pub struct RunArgs {
+    /// Where rows go: cassandra (default) or none.
+    #[arg(long, value_enum)]
+    pub sink: Option<SinkKind>,
+    /// Exit once every partition's source has ended and all is committed.
+    #[arg(long)]
+    pub exit_when_done: bool,
+}
+
+pub fn run(global: &GlobalArgs, args: RunArgs) -> anyhow::Result<ExitCode> {
+    let config = global.load_config(Overrides {
+        sink: args.sink,
+        ..Overrides::default()
+    })?;
+    if config.partitions.is_empty() {
+        return Err(ConfigError::Invalid {
+            key: "partitions".into(),
+            message: "no partitions configured; add [[partitions]] entries".into(),
+        }
+        .into());
+    }
+    init_tracing(&config.log.level);
+    let io = io_runtime()?;
+    let system = actix::System::new();
+    let code = system.block_on(async {
+        let processor = Processor::start(config, io.handle().clone()).await?;
+        tracing::info!(partitions = processor.partitions.len(), "processor running");
+        let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
+        loop {
+            tokio::select! {
+                _ = tokio::signal::ctrl_c() => break,
+                _ = term.recv() => break,
+                _ = tokio::time::sleep(Duration::from_millis(50)) => {
+                    if args.exit_when_done && processor.all_finished() {
+                        processor.flush().await;
+                        tracing::info!("every source ended and is committed");
+                        return Ok(ExitCode::SUCCESS);
+                    }
+                }
+            }
+        }
+        tracing::info!("stopping: committing what was read");
+        processor.drain().await;
+        Ok::<_, anyhow::Error>(ExitCode::SUCCESS)
+    });
+    io.shutdown_timeout(Duration::from_secs(2));
+    code
+}

@@ -1,0 +1,199 @@
+//! `ssa verify`: compares what is in Cassandra with the generator's ground truth —
+//! every total, and the number of raw rows — and says exactly what differs.
+
+use std::collections::HashMap;
+use std::process::ExitCode;
+use std::time::Duration;
+
+use anyhow::Context;
+use futures::TryStreamExt;
+use scylla::client::session::Session;
+use scylla::statement::unprepared::Statement;
+use uuid::Uuid;
+
+use super::workload::WorkloadArgs;
+use crate::cassandra;
+use crate::cli::{init_tracing, GlobalArgs};
+use crate::config::Overrides;
+
+#[derive(Debug, clap::Args)]
+pub struct VerifyArgs {
+    #[command(flatten)]
+    pub workload: WorkloadArgs,
+    /// Do not check events_raw (for runs with raw_events = false).
+    #[arg(long)]
+    pub no_raw: bool,
+    /// How many differences to list.
+    #[arg(long, default_value_t = 10)]
+    pub show: usize,
+}
+
+/// What a verification found.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct Report {
+    pub keys_checked: u64,
+    pub missing: u64,
+    pub wrong: u64,
+    pub extra: u64,
+    pub raw_rows: Option<u64>,
+    pub expected_raw_rows: u64,
+    pub differences: Vec<String>,
+}
+
+impl Report {
+    pub fn is_exact(&self) -> bool {
+        self.missing == 0
+            && self.wrong == 0
+            && self.extra == 0
+            && self.raw_rows.is_none_or(|r| r == self.expected_raw_rows)
+    }
+}
+
+type TotalRow = (Uuid, String, Option<i64>, Option<i64>, Option<i64>, Option<i64>);
+
+fn long(cql: String) -> Statement {
+    let mut s = Statement::new(cql);
+    s.set_request_timeout(Some(Duration::from_secs(120)));
+    s.set_page_size(5000);
+    s
+}
+
+/// Runs the comparison against an open session.
+pub async fn verify(
+    session: &Session,
+    keyspace: &str,
+    args: &VerifyArgs,
+) -> anyhow::Result<Report> {
+    let range = args
+        .workload
+        .cycles
+        .as_range()
+        .context("--cycles must be a finite range A..B to verify")?;
+    let workload = args.workload.workload()?;
+    let truth = workload.truth(range.clone());
+    let has_values = workload.format().has_time_and_value();
+
+    let mut stored: HashMap<(Uuid, String), (i64, Option<i64>, Option<i64>, Option<i64>)> = HashMap::new();
+    let mut rows = session
+        .query_iter(
+            long(format!(
+                "SELECT franchise_id, event_name, count, sum, min, max FROM {keyspace}.rollups_total"
+            )),
+            (),
+        )
+        .await
+        .context("reading rollups_total")?
+        .rows_stream::<TotalRow>()
+        .context("reading rollups_total")?;
+    while let Some((fid, name, count, sum, min, max)) =
+        rows.try_next().await.context("reading rollups_total")?
+    {
+        stored.insert((fid, name), (count.unwrap_or(0), sum, min, max));
+    }
+
+    let mut report = Report {
+        expected_raw_rows: range.end - range.start,
+        ..Report::default()
+    };
+    for (fid, name, expected) in truth.iter() {
+        report.keys_checked += 1;
+        match stored.remove(&(fid, name.to_string())) {
+            None => {
+                report.missing += 1;
+                if report.differences.len() < args.show {
+                    report.differences.push(format!("missing {fid} {name} (expected count {})", expected.count));
+                }
+            }
+            Some((count, sum, min, max)) => {
+                let ok = count as u64 == expected.count
+                    && (!has_values
+                        || (sum == Some(expected.sum) && min == Some(expected.min) && max == Some(expected.max)));
+                if !ok {
+                    report.wrong += 1;
+                    if report.differences.len() < args.show {
+                        report.differences.push(format!(
+                            "wrong {fid} {name}: count {count} (expected {}), sum {sum:?} min {min:?} max {max:?}",
+                            expected.count
+                        ));
+                    }
+                }
+            }
+        }
+    }
+    report.extra = stored.len() as u64;
+    for ((fid, name), (count, ..)) in stored.iter().take(args.show.saturating_sub(report.differences.len())) {
+        report.differences.push(format!("extra {fid} {name} (count {count})"));
+    }
+
+    if !args.no_raw {
+        report.raw_rows = Some(count_raw(session, keyspace).await?);
+    }
+    Ok(report)
+}
+
+/// Counts `events_raw` one Cassandra partition at a time (a whole-table count
+/// would time out on large tables).
+pub async fn count_raw(session: &Session, keyspace: &str) -> anyhow::Result<u64> {
+    let mut parts = session
+        .query_iter(
+            long(format!("SELECT DISTINCT partition_id, bucket FROM {keyspace}.events_raw")),
+            (),
+        )
+        .await
+        .context("listing events_raw partitions")?
+        .rows_stream::<(String, i64)>()
+        .context("listing events_raw partitions")?;
+    let mut keys = Vec::new();
+    while let Some(k) = parts.try_next().await.context("listing events_raw partitions")? {
+        keys.push(k);
+    }
+    let count = session
+        .prepare(long(format!(
+            "SELECT count(*) FROM {keyspace}.events_raw WHERE partition_id = ? AND bucket = ?"
+        )))
+        .await
+        .context("preparing the events_raw count")?;
+    let mut total = 0u64;
+    for (p, b) in keys {
+        let (n,): (i64,) = session
+            .execute_unpaged(&count, (&p, b))
+            .await
+            .with_context(|| format!("counting events_raw of {p}/{b}"))?
+            .into_rows_result()?
+            .single_row()?;
+        total += n as u64;
+    }
+    Ok(total)
+}
+
+pub fn run(global: &GlobalArgs, args: VerifyArgs) -> anyhow::Result<ExitCode> {
+    let config = global.load_config(Overrides::default())?;
+    init_tracing(&config.log.level);
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .context("starting the async runtime")?;
+    runtime.block_on(async {
+        let session = cassandra::connect(&config.cassandra).await?;
+        let report = verify(&session, &config.cassandra.keyspace, &args).await?;
+        println!(
+            "keys checked: {}, missing: {}, wrong: {}, extra: {}",
+            report.keys_checked, report.missing, report.wrong, report.extra
+        );
+        match report.raw_rows {
+            Some(n) => println!("raw rows: {n} (expected {})", report.expected_raw_rows),
+            None => println!("raw rows: not checked"),
+        }
+        for d in &report.differences {
+            println!("  {d}");
+        }
+        if report.is_exact() {
+            println!("EXACT");
+            Ok(ExitCode::SUCCESS)
+        } else {
+            println!("NOT EXACT");
+            Ok(ExitCode::FAILURE)
+        }
+    })
+}
