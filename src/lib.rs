@@ -9,15 +9,15 @@
 //! - `gen`: the deterministic data generator and its TCP server.
 //! - `core`: pure logic — line parsing, cumulative rollup state, epochs, snapshots.
 
+pub mod actors;
 pub mod cassandra;
+pub mod checkpoint;
 pub mod cli;
 pub mod commands;
 pub mod config;
 pub mod core;
 pub mod format;
 pub mod gen;
-pub mod actors;
-pub mod checkpoint;
 pub mod metrics;
 pub mod processor;
 pub mod sink;

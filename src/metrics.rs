@@ -34,26 +34,41 @@ fn gauge_vec(name: &str, help: &str, labels: &[&str]) -> IntGaugeVec {
 
 fn latency(name: &str, help: &str) -> Histogram {
     reg(Histogram::with_opts(
-        HistogramOpts::new(name, help).buckets(exponential_buckets(0.0005, 2.0, 16).expect("valid buckets")),
+        HistogramOpts::new(name, help)
+            .buckets(exponential_buckets(0.0005, 2.0, 16).expect("valid buckets")),
     )
     .expect("valid metric"))
 }
 
 fn latency_vec(name: &str, help: &str, labels: &[&str]) -> HistogramVec {
     reg(HistogramVec::new(
-        HistogramOpts::new(name, help).buckets(exponential_buckets(0.001, 2.0, 16).expect("valid buckets")),
+        HistogramOpts::new(name, help)
+            .buckets(exponential_buckets(0.001, 2.0, 16).expect("valid buckets")),
         labels,
     )
     .expect("valid metric"))
 }
 
-pub static EVENTS_IN: LazyLock<IntCounterVec> =
-    LazyLock::new(|| counter_vec("ssa_events_in_total", "Lines taken from sources (good and bad).", &[PARTITION]));
+pub static EVENTS_IN: LazyLock<IntCounterVec> = LazyLock::new(|| {
+    counter_vec(
+        "ssa_events_in_total",
+        "Lines taken from sources (good and bad).",
+        &[PARTITION],
+    )
+});
 pub static EVENTS_COMMITTED: LazyLock<IntCounterVec> = LazyLock::new(|| {
-    counter_vec("ssa_events_committed_total", "Lines whose epoch has committed.", &[PARTITION])
+    counter_vec(
+        "ssa_events_committed_total",
+        "Lines whose epoch has committed.",
+        &[PARTITION],
+    )
 });
 pub static MALFORMED: LazyLock<IntCounterVec> = LazyLock::new(|| {
-    counter_vec("ssa_malformed_lines_total", "Lines skipped as bad input, by reason.", &[PARTITION, REASON])
+    counter_vec(
+        "ssa_malformed_lines_total",
+        "Lines skipped as bad input, by reason.",
+        &[PARTITION, REASON],
+    )
 });
 pub static LOST_AT_MOST_ONCE: LazyLock<IntCounterVec> = LazyLock::new(|| {
     counter_vec(
@@ -63,7 +78,10 @@ pub static LOST_AT_MOST_ONCE: LazyLock<IntCounterVec> = LazyLock::new(|| {
     )
 });
 pub static RAW_ROWS_WRITTEN: LazyLock<IntCounter> = LazyLock::new(|| {
-    reg(IntCounter::new("ssa_raw_rows_written_total", "Rows written to events_raw.").expect("valid metric"))
+    reg(
+        IntCounter::new("ssa_raw_rows_written_total", "Rows written to events_raw.")
+            .expect("valid metric"),
+    )
 });
 pub static ROLLUP_ROWS_WRITTEN: LazyLock<IntCounter> = LazyLock::new(|| {
     reg(IntCounter::new(
@@ -73,15 +91,31 @@ pub static ROLLUP_ROWS_WRITTEN: LazyLock<IntCounter> = LazyLock::new(|| {
     .expect("valid metric"))
 });
 pub static TOTAL_ROWS_WRITTEN: LazyLock<IntCounter> = LazyLock::new(|| {
-    reg(IntCounter::new("ssa_total_rows_written_total", "Rows written to rollups_total.").expect("valid metric"))
+    reg(IntCounter::new(
+        "ssa_total_rows_written_total",
+        "Rows written to rollups_total.",
+    )
+    .expect("valid metric"))
 });
 pub static CASSANDRA_ERRORS: LazyLock<IntCounter> = LazyLock::new(|| {
-    reg(IntCounter::new("ssa_cassandra_errors_total", "Cassandra requests that failed.").expect("valid metric"))
+    reg(IntCounter::new(
+        "ssa_cassandra_errors_total",
+        "Cassandra requests that failed.",
+    )
+    .expect("valid metric"))
 });
-pub static CASSANDRA_WRITE_SECONDS: LazyLock<Histogram> =
-    LazyLock::new(|| latency("ssa_cassandra_write_seconds", "Latency of one Cassandra write request."));
+pub static CASSANDRA_WRITE_SECONDS: LazyLock<Histogram> = LazyLock::new(|| {
+    latency(
+        "ssa_cassandra_write_seconds",
+        "Latency of one Cassandra write request.",
+    )
+});
 pub static EPOCH_COMMIT_SECONDS: LazyLock<HistogramVec> = LazyLock::new(|| {
-    latency_vec("ssa_epoch_commit_seconds", "Epoch seal to commit.", &[PARTITION])
+    latency_vec(
+        "ssa_epoch_commit_seconds",
+        "Epoch seal to commit.",
+        &[PARTITION],
+    )
 });
 pub static EVENT_COMMIT_SECONDS: LazyLock<HistogramVec> = LazyLock::new(|| {
     latency_vec(
@@ -93,13 +127,25 @@ pub static EVENT_COMMIT_SECONDS: LazyLock<HistogramVec> = LazyLock::new(|| {
 pub static CHECKPOINT_SECONDS: LazyLock<Histogram> =
     LazyLock::new(|| latency("ssa_checkpoint_seconds", "Time to persist one snapshot."));
 pub static CHECKPOINT_BYTES: LazyLock<IntGaugeVec> = LazyLock::new(|| {
-    gauge_vec("ssa_checkpoint_bytes", "Size of the partition's last snapshot.", &[PARTITION])
+    gauge_vec(
+        "ssa_checkpoint_bytes",
+        "Size of the partition's last snapshot.",
+        &[PARTITION],
+    )
 });
 pub static CHECKPOINT_KEYS: LazyLock<IntGaugeVec> = LazyLock::new(|| {
-    gauge_vec("ssa_checkpoint_keys", "Keys in the partition's last snapshot.", &[PARTITION])
+    gauge_vec(
+        "ssa_checkpoint_keys",
+        "Keys in the partition's last snapshot.",
+        &[PARTITION],
+    )
 });
 pub static INFLIGHT_EPOCHS: LazyLock<IntGaugeVec> = LazyLock::new(|| {
-    gauge_vec("ssa_inflight_epochs", "Sealed but uncommitted epochs.", &[PARTITION])
+    gauge_vec(
+        "ssa_inflight_epochs",
+        "Sealed but uncommitted epochs.",
+        &[PARTITION],
+    )
 });
 pub static BACKPRESSURE_MS: LazyLock<IntCounterVec> = LazyLock::new(|| {
     counter_vec(
@@ -109,22 +155,42 @@ pub static BACKPRESSURE_MS: LazyLock<IntCounterVec> = LazyLock::new(|| {
     )
 });
 pub static RESTARTS: LazyLock<IntCounterVec> = LazyLock::new(|| {
-    counter_vec("ssa_actor_restarts_total", "Actor restarts by actor kind and cause.", &[ACTOR, CAUSE])
+    counter_vec(
+        "ssa_actor_restarts_total",
+        "Actor restarts by actor kind and cause.",
+        &[ACTOR, CAUSE],
+    )
 });
 pub static LIVE_KEYS: LazyLock<IntGauge> = LazyLock::new(|| {
     reg(IntGauge::new("ssa_live_keys", "Keys with a total held in memory.").expect("valid metric"))
 });
 pub static PARTITION_KEYS: LazyLock<IntGaugeVec> = LazyLock::new(|| {
-    gauge_vec("ssa_partition_keys", "Keys held by the partition's state.", &[PARTITION])
+    gauge_vec(
+        "ssa_partition_keys",
+        "Keys held by the partition's state.",
+        &[PARTITION],
+    )
 });
 pub static SOURCE_OFFSET: LazyLock<IntGaugeVec> = LazyLock::new(|| {
-    gauge_vec("ssa_source_offset", "Next offset the partition reads.", &[PARTITION])
+    gauge_vec(
+        "ssa_source_offset",
+        "Next offset the partition reads.",
+        &[PARTITION],
+    )
 });
 pub static COMMITTED_OFFSET: LazyLock<IntGaugeVec> = LazyLock::new(|| {
-    gauge_vec("ssa_committed_offset", "Offset up to which the partition has committed.", &[PARTITION])
+    gauge_vec(
+        "ssa_committed_offset",
+        "Offset up to which the partition has committed.",
+        &[PARTITION],
+    )
 });
 pub static SOURCE_LAG: LazyLock<IntGaugeVec> = LazyLock::new(|| {
-    gauge_vec("ssa_source_lag", "Lines the source still has for the partition, where known.", &[PARTITION])
+    gauge_vec(
+        "ssa_source_lag",
+        "Lines the source still has for the partition, where known.",
+        &[PARTITION],
+    )
 });
 
 /// Touches every metric so that each one appears on a scrape from the start.

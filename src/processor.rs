@@ -85,7 +85,9 @@ impl Processor {
         };
         let store = match config.processor.checkpoint_store {
             CheckpointStoreKind::Cassandra => {
-                let session = session.clone().context("the Cassandra checkpoint store needs a session")?;
+                let session = session
+                    .clone()
+                    .context("the Cassandra checkpoint store needs a session")?;
                 let ks = keyspace.clone();
                 let chunk = config.processor.checkpoint_chunk_bytes;
                 CheckpointStore::Cassandra(
@@ -105,7 +107,11 @@ impl Processor {
             Supervisor::start(move |_| SinkActor::new(s, io, raw))
         };
         let checkpoint = {
-            let (store, io, keep) = (store.clone(), io.clone(), config.processor.checkpoint_keep as usize);
+            let (store, io, keep) = (
+                store.clone(),
+                io.clone(),
+                config.processor.checkpoint_keep as usize,
+            );
             Supervisor::start(move |_| CheckpointActor::new(store, io, keep))
         };
         let totals: Totals = Arc::new(DashMap::with_hasher(Default::default()));
@@ -114,7 +120,9 @@ impl Processor {
             Supervisor::start(move |_| Merger::new(t, s, io))
         };
 
-        let cores = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(2);
+        let cores = std::thread::available_parallelism()
+            .map(|n| n.get())
+            .unwrap_or(2);
         let arbiters: Vec<Arbiter> = (0..cores.min(config.partitions.len().max(1)))
             .map(|_| Arbiter::new())
             .collect();
@@ -128,11 +136,17 @@ impl Processor {
         let mut partitions = Vec::new();
         for (i, part) in config.partitions.iter().enumerate() {
             let stats = Arc::new(PartitionStats::new(&part.id, &part.source));
-            let (cfg, proc, deps2, stats2) = (part.clone(), config.processor.clone(), deps.clone(), stats.clone());
+            let (cfg, proc, deps2, stats2) = (
+                part.clone(),
+                config.processor.clone(),
+                deps.clone(),
+                stats.clone(),
+            );
             let index = i as u16;
-            let addr = Supervisor::start_in_arbiter(&arbiters[i % arbiters.len()].handle(), move |_| {
-                PartitionActor::new(cfg, proc, index, deps2, stats2)
-            });
+            let addr =
+                Supervisor::start_in_arbiter(&arbiters[i % arbiters.len()].handle(), move |_| {
+                    PartitionActor::new(cfg, proc, index, deps2, stats2)
+                });
             partitions.push(PartitionHandle {
                 id: part.id.clone(),
                 addr,

@@ -35,7 +35,9 @@ impl Actor for CheckpointActor {
 
 impl Supervised for CheckpointActor {
     fn restarting(&mut self, _: &mut Self::Context) {
-        metrics::RESTARTS.with_label_values(&["checkpoint", "killed"]).inc();
+        metrics::RESTARTS
+            .with_label_values(&["checkpoint", "killed"])
+            .inc();
         tracing::warn!(actor = "checkpoint", "checkpoint actor restarted");
     }
 }
@@ -84,12 +86,13 @@ impl Handler<Persist> for CheckpointActor {
         });
         AtomicResponse::new(Box::pin(
             async move {
-                join.await
-                    .unwrap_or_else(|e| Err(CheckpointError::Store {
+                join.await.unwrap_or_else(|e| {
+                    Err(CheckpointError::Store {
                         what: "persist task",
                         partition: String::new(),
                         message: e.to_string(),
-                    }))
+                    })
+                })
             }
             .into_actor(self),
         ))

@@ -52,7 +52,11 @@ pub struct Merger {
 }
 
 impl Merger {
-    pub fn new(totals: Totals, sink: Option<Arc<CassandraSink>>, io: tokio::runtime::Handle) -> Self {
+    pub fn new(
+        totals: Totals,
+        sink: Option<Arc<CassandraSink>>,
+        io: tokio::runtime::Handle,
+    ) -> Self {
         Merger {
             totals,
             sink,
@@ -144,7 +148,9 @@ impl Actor for Merger {
 
 impl Supervised for Merger {
     fn restarting(&mut self, _: &mut Self::Context) {
-        metrics::RESTARTS.with_label_values(&["merger", "killed"]).inc();
+        metrics::RESTARTS
+            .with_label_values(&["merger", "killed"])
+            .inc();
         self.writing = false;
     }
 }
@@ -184,7 +190,9 @@ impl Handler<Reset> for Merger {
         let stale: Vec<Key> = self
             .totals
             .iter()
-            .filter(|e| e.partials.iter().any(|(p, _)| *p == msg.partition) && !fresh.contains(e.key()))
+            .filter(|e| {
+                e.partials.iter().any(|(p, _)| *p == msg.partition) && !fresh.contains(e.key())
+            })
             .map(|e| e.key().clone())
             .collect();
         for key in &stale {
@@ -194,7 +202,11 @@ impl Handler<Reset> for Merger {
             let unchanged = self
                 .totals
                 .get(key)
-                .map(|e| e.partials.iter().any(|(p, r)| *p == msg.partition && r == rollup))
+                .map(|e| {
+                    e.partials
+                        .iter()
+                        .any(|(p, r)| *p == msg.partition && r == rollup)
+                })
                 .unwrap_or(false);
             if !unchanged {
                 self.set(msg.partition, key, Some(*rollup));

@@ -181,7 +181,12 @@ impl PartitionActor {
     }
 
     /// Records why the actor stops and stops it; the supervisor restarts it.
-    fn fail(&mut self, ctx: &mut Context<Self>, cause: RestartCause, error: &dyn std::fmt::Display) {
+    fn fail(
+        &mut self,
+        ctx: &mut Context<Self>,
+        cause: RestartCause,
+        error: &dyn std::fmt::Display,
+    ) {
         if self.cause.is_some() {
             return;
         }
@@ -234,7 +239,11 @@ impl PartitionActor {
                             .collect();
                         for (i, m) in &intent.minutes {
                             if let Some(k) = ks.get(*i as usize) {
-                                minutes.push((k.clone(), *m, state.get_minute(&k.as_ref(), *m).copied()));
+                                minutes.push((
+                                    k.clone(),
+                                    *m,
+                                    state.get_minute(&k.as_ref(), *m).copied(),
+                                ));
                             }
                         }
                         for k in ks {
@@ -246,14 +255,16 @@ impl PartitionActor {
                     let id2 = id.clone();
                     repaired = io
                         .spawn(async move {
-                            let lookup = |k: &Key| keys.iter().find(|(kk, _)| kk == k).and_then(|(_, v)| *v);
+                            let lookup =
+                                |k: &Key| keys.iter().find(|(kk, _)| kk == k).and_then(|(_, v)| *v);
                             let lookup_minute = |k: &Key, m: i64| {
                                 minutes
                                     .iter()
                                     .find(|(kk, mm, _)| kk == k && *mm == m)
                                     .and_then(|(_, _, v)| *v)
                             };
-                            sink.repair(&id2, epoch, offset, &intents, lookup, lookup_minute).await
+                            sink.repair(&id2, epoch, offset, &intents, lookup, lookup_minute)
+                                .await
                         })
                         .await
                         .map_err(|e| e.to_string())?
@@ -293,16 +304,22 @@ impl PartitionActor {
             Ok(s) => s,
             Err(e) => return self.fail(ctx, RestartCause::Connection, &e),
         };
-        let subscribe = (self.cfg.mode == SourceMode::Replayable)
-            .then(|| format!("SUBSCRIBE {} {} {}\n", self.cfg.index, self.cfg.count, offset));
+        let subscribe = (self.cfg.mode == SourceMode::Replayable).then(|| {
+            format!(
+                "SUBSCRIBE {} {} {}\n",
+                self.cfg.index, self.cfg.count, offset
+            )
+        });
         let timeout = Duration::from_secs(5);
         let listener = self.listener.clone();
         let fut = async move {
             let stream = match source {
-                SourceAddr::Connect(addr) => tokio::time::timeout(timeout, TcpStream::connect(&addr))
-                    .await
-                    .map_err(|_| format!("connecting to {addr}: no answer within {timeout:?}"))?
-                    .map_err(|e| format!("connecting to {addr}: {e}"))?,
+                SourceAddr::Connect(addr) => {
+                    tokio::time::timeout(timeout, TcpStream::connect(&addr))
+                        .await
+                        .map_err(|_| format!("connecting to {addr}: no answer within {timeout:?}"))?
+                        .map_err(|e| format!("connecting to {addr}: {e}"))?
+                }
                 SourceAddr::Listen(addr) => {
                     let listener = match listener {
                         Some(l) => l,
@@ -351,7 +368,10 @@ impl PartitionActor {
         self.gate = Some(gate);
         let codec = ChunkCodec::new(CHUNK_BYTES, self.proc.max_line_bytes)
             .with_max_discard((self.proc.max_line_bytes as u64).max(1 << 20) * 16);
-        ctx.add_stream(Gated::new(FramedRead::with_capacity(read, codec, CHUNK_BYTES), rx));
+        ctx.add_stream(Gated::new(
+            FramedRead::with_capacity(read, codec, CHUNK_BYTES),
+            rx,
+        ));
         ctx.run_interval(self.proc.flush_interval, |act, ctx| act.seal(ctx));
         self.stats.set_state(Lifecycle::Running);
         if let Some(at) = self.restarted_at.take() {
@@ -384,14 +404,18 @@ impl PartitionActor {
                         Ok(ev) => state.record(offset, &ev, ingest_ms),
                         Err(bad) => {
                             state.record_bad(offset);
-                            metrics::MALFORMED.with_label_values(&[&self.id, bad.reason()]).inc();
+                            metrics::MALFORMED
+                                .with_label_values(&[&self.id, bad.reason()])
+                                .inc();
                             if self.dead_letters_kept < dead_cap {
                                 self.dead_letters_kept += 1;
                                 self.dead_letters.push(DeadLetter {
                                     offset,
                                     reason: bad.reason(),
                                     len: line.len() as u64,
-                                    prefix: Bytes::copy_from_slice(&line[..line.len().min(DEAD_LETTER_PREFIX)]),
+                                    prefix: Bytes::copy_from_slice(
+                                        &line[..line.len().min(DEAD_LETTER_PREFIX)],
+                                    ),
                                 });
                             }
                         }
@@ -401,7 +425,9 @@ impl PartitionActor {
             Frame::Oversized { prefix, len } => {
                 let offset = state.offset();
                 state.record_bad(offset);
-                metrics::MALFORMED.with_label_values(&[&self.id, "oversized"]).inc();
+                metrics::MALFORMED
+                    .with_label_values(&[&self.id, "oversized"])
+                    .inc();
                 if self.dead_letters_kept < self.proc.dead_letters_per_partition {
                     self.dead_letters_kept += 1;
                     self.dead_letters.push(DeadLetter {
@@ -421,7 +447,9 @@ impl PartitionActor {
                         Ok(ev) => state.record(offset, &ev, ingest_ms),
                         Err(bad) => {
                             state.record_bad(offset);
-                            metrics::MALFORMED.with_label_values(&[&self.id, bad.reason()]).inc();
+                            metrics::MALFORMED
+                                .with_label_values(&[&self.id, bad.reason()])
+                                .inc();
                         }
                     }
                 }
@@ -570,12 +598,18 @@ impl PartitionActor {
         self.committed_offset = p.sealed.offset_end;
         self.consecutive_failures = 0;
         self.stats.committed_epoch.store(epoch, Relaxed);
-        self.stats.committed_offset.store(p.sealed.offset_end, Relaxed);
+        self.stats
+            .committed_offset
+            .store(p.sealed.offset_end, Relaxed);
         self.meters.committed.inc_by(events);
         self.meters.committed_offset.set(p.sealed.offset_end as i64);
-        self.meters.epoch_commit.observe(p.sealed_at.elapsed().as_secs_f64());
+        self.meters
+            .epoch_commit
+            .observe(p.sealed_at.elapsed().as_secs_f64());
         if let Some(first) = p.first_event_at {
-            self.meters.event_commit.observe(first.elapsed().as_secs_f64());
+            self.meters
+                .event_commit
+                .observe(first.elapsed().as_secs_f64());
         }
         self.deps.merger.do_send(Committed {
             partition: self.index,
@@ -610,7 +644,9 @@ impl PartitionActor {
                 self.stats.set_state(Lifecycle::Backpressured);
             }
             (false, Some(since)) => {
-                self.meters.backpressure_ms.inc_by(since.elapsed().as_millis() as u64);
+                self.meters
+                    .backpressure_ms
+                    .inc_by(since.elapsed().as_millis() as u64);
                 self.backpressured_since = None;
                 if self.stats.state() == Lifecycle::Backpressured {
                     self.stats.set_state(Lifecycle::Running);
@@ -659,13 +695,19 @@ impl Supervised for PartitionActor {
             .inc();
         if self.cfg.mode == SourceMode::Shared {
             // Lines read past the committed offset are gone with the connection.
-            let read = self.state.as_ref().map(|s| s.offset()).unwrap_or(self.committed_offset);
+            let read = self
+                .state
+                .as_ref()
+                .map(|s| s.offset())
+                .unwrap_or(self.committed_offset);
             let lost = read.saturating_sub(self.committed_offset);
             self.meters.lost.inc_by(lost);
             self.stats.lost_events.fetch_add(lost, Relaxed);
         }
         if let Some(since) = self.backpressured_since.take() {
-            self.meters.backpressure_ms.inc_by(since.elapsed().as_millis() as u64);
+            self.meters
+                .backpressure_ms
+                .inc_by(since.elapsed().as_millis() as u64);
         }
         self.state = None;
         self.pending.clear();
@@ -763,13 +805,15 @@ fn wait_until_committed(act: &mut PartitionActor) -> impl ActorFuture<PartitionA
         done
     }
     .into_actor(act)
-    .then(|done, act, _| -> std::pin::Pin<Box<dyn ActorFuture<PartitionActor, Output = ()>>> {
-        if done {
-            act.stopped = true;
-            act.stats.set_state(Lifecycle::Stopped);
-            Box::pin(fut::ready(()))
-        } else {
-            Box::pin(wait_until_committed(act))
-        }
-    })
+    .then(
+        |done, act, _| -> std::pin::Pin<Box<dyn ActorFuture<PartitionActor, Output = ()>>> {
+            if done {
+                act.stopped = true;
+                act.stats.set_state(Lifecycle::Stopped);
+                Box::pin(fut::ready(()))
+            } else {
+                Box::pin(wait_until_committed(act))
+            }
+        },
+    )
 }

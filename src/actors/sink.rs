@@ -17,7 +17,11 @@ pub struct SinkActor {
 
 impl SinkActor {
     /// `sink = None` accepts every epoch without writing (`--sink none`).
-    pub fn new(sink: Option<Arc<CassandraSink>>, io: tokio::runtime::Handle, raw_rows: bool) -> Self {
+    pub fn new(
+        sink: Option<Arc<CassandraSink>>,
+        io: tokio::runtime::Handle,
+        raw_rows: bool,
+    ) -> Self {
         SinkActor { sink, io, raw_rows }
     }
 }
@@ -33,7 +37,9 @@ impl Actor for SinkActor {
 
 impl Supervised for SinkActor {
     fn restarting(&mut self, _: &mut Self::Context) {
-        metrics::RESTARTS.with_label_values(&["sink", "killed"]).inc();
+        metrics::RESTARTS
+            .with_label_values(&["sink", "killed"])
+            .inc();
         tracing::warn!(actor = "sink", "sink actor restarted");
     }
 }
@@ -51,7 +57,9 @@ impl Handler<WriteEpoch> for SinkActor {
             return Box::pin(fut::ready(Ok(())));
         };
         let raw = self.raw_rows;
-        let join = self.io.spawn(async move { sink.write_epoch(&msg.0, raw).await });
+        let join = self
+            .io
+            .spawn(async move { sink.write_epoch(&msg.0, raw).await });
         Box::pin(
             async move {
                 join.await

@@ -101,7 +101,10 @@ impl PartitionStats {
     }
 
     pub fn count_restart(&self, cause: RestartCause) {
-        let i = RestartCause::ALL.iter().position(|c| *c == cause).unwrap_or(0);
+        let i = RestartCause::ALL
+            .iter()
+            .position(|c| *c == cause)
+            .unwrap_or(0);
         self.restarts[i].fetch_add(1, Relaxed);
     }
 
@@ -110,7 +113,10 @@ impl PartitionStats {
     }
 
     pub fn restarts_of(&self, cause: RestartCause) -> u64 {
-        let i = RestartCause::ALL.iter().position(|c| *c == cause).unwrap_or(0);
+        let i = RestartCause::ALL
+            .iter()
+            .position(|c| *c == cause)
+            .unwrap_or(0);
         self.restarts[i].load(Relaxed)
     }
 

@@ -110,9 +110,17 @@ impl CassandraStore {
         Ok(())
     }
 
-    async fn rows(&self, partition: &str, seq: Option<u64>) -> Result<Vec<ChunkRow>, CheckpointError> {
+    async fn rows(
+        &self,
+        partition: &str,
+        seq: Option<u64>,
+    ) -> Result<Vec<ChunkRow>, CheckpointError> {
         let pager = match seq {
-            None => self.session.execute_iter(self.select_all.clone(), (partition,)).await,
+            None => {
+                self.session
+                    .execute_iter(self.select_all.clone(), (partition,))
+                    .await
+            }
             Some(seq) => {
                 self.session
                     .execute_iter(self.select_one.clone(), (partition, seq as i64))
@@ -131,7 +139,10 @@ impl CassandraStore {
     fn assemble(rows: Vec<ChunkRow>) -> BTreeMap<u64, Option<Snapshot>> {
         let mut by_seq: BTreeMap<u64, Vec<(i32, i32, Vec<u8>)>> = BTreeMap::new();
         for (seq, chunk, chunks, data) in rows {
-            by_seq.entry(seq as u64).or_default().push((chunk, chunks, data));
+            by_seq
+                .entry(seq as u64)
+                .or_default()
+                .push((chunk, chunks, data));
         }
         by_seq
             .into_iter()
@@ -157,7 +168,11 @@ impl CassandraStore {
             .collect()
     }
 
-    pub async fn read(&self, partition: &str, seq: u64) -> Result<Option<Snapshot>, CheckpointError> {
+    pub async fn read(
+        &self,
+        partition: &str,
+        seq: u64,
+    ) -> Result<Option<Snapshot>, CheckpointError> {
         let rows = self.rows(partition, Some(seq)).await?;
         Ok(Self::assemble(rows).remove(&seq).flatten())
     }

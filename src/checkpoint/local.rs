@@ -28,7 +28,8 @@ impl LocalStore {
     }
 
     fn file(&self, partition: &str, seq: u64) -> PathBuf {
-        self.partition_dir(partition).join(format!("{seq:020}.ckpt"))
+        self.partition_dir(partition)
+            .join(format!("{seq:020}.ckpt"))
     }
 
     pub async fn persist(&self, snap: &Snapshot, bytes: &[u8]) -> Result<(), CheckpointError> {
@@ -60,7 +61,11 @@ impl LocalStore {
         Ok(seqs)
     }
 
-    pub async fn read(&self, partition: &str, seq: u64) -> Result<Option<Snapshot>, CheckpointError> {
+    pub async fn read(
+        &self,
+        partition: &str,
+        seq: u64,
+    ) -> Result<Option<Snapshot>, CheckpointError> {
         let path = self.file(partition, seq);
         match tokio::fs::read(&path).await {
             Ok(bytes) => Ok(decode(&bytes).ok()),

@@ -49,7 +49,14 @@ impl Report {
     }
 }
 
-type TotalRow = (Uuid, String, Option<i64>, Option<i64>, Option<i64>, Option<i64>);
+type TotalRow = (
+    Uuid,
+    String,
+    Option<i64>,
+    Option<i64>,
+    Option<i64>,
+    Option<i64>,
+);
 
 fn long(cql: String) -> Statement {
     let mut s = Statement::new(cql);
@@ -73,7 +80,8 @@ pub async fn verify(
     let truth = workload.truth(range.clone());
     let has_values = workload.format().has_time_and_value();
 
-    let mut stored: HashMap<(Uuid, String), (i64, Option<i64>, Option<i64>, Option<i64>)> = HashMap::new();
+    let mut stored: HashMap<(Uuid, String), (i64, Option<i64>, Option<i64>, Option<i64>)> =
+        HashMap::new();
     let mut rows = session
         .query_iter(
             long(format!(
@@ -101,13 +109,18 @@ pub async fn verify(
             None => {
                 report.missing += 1;
                 if report.differences.len() < args.show {
-                    report.differences.push(format!("missing {fid} {name} (expected count {})", expected.count));
+                    report.differences.push(format!(
+                        "missing {fid} {name} (expected count {})",
+                        expected.count
+                    ));
                 }
             }
             Some((count, sum, min, max)) => {
                 let ok = count as u64 == expected.count
                     && (!has_values
-                        || (sum == Some(expected.sum) && min == Some(expected.min) && max == Some(expected.max)));
+                        || (sum == Some(expected.sum)
+                            && min == Some(expected.min)
+                            && max == Some(expected.max)));
                 if !ok {
                     report.wrong += 1;
                     if report.differences.len() < args.show {
@@ -121,8 +134,13 @@ pub async fn verify(
         }
     }
     report.extra = stored.len() as u64;
-    for ((fid, name), (count, ..)) in stored.iter().take(args.show.saturating_sub(report.differences.len())) {
-        report.differences.push(format!("extra {fid} {name} (count {count})"));
+    for ((fid, name), (count, ..)) in stored
+        .iter()
+        .take(args.show.saturating_sub(report.differences.len()))
+    {
+        report
+            .differences
+            .push(format!("extra {fid} {name} (count {count})"));
     }
 
     if !args.no_raw {
@@ -136,7 +154,9 @@ pub async fn verify(
 pub async fn count_raw(session: &Session, keyspace: &str) -> anyhow::Result<u64> {
     let mut parts = session
         .query_iter(
-            long(format!("SELECT DISTINCT partition_id, bucket FROM {keyspace}.events_raw")),
+            long(format!(
+                "SELECT DISTINCT partition_id, bucket FROM {keyspace}.events_raw"
+            )),
             (),
         )
         .await
@@ -144,7 +164,11 @@ pub async fn count_raw(session: &Session, keyspace: &str) -> anyhow::Result<u64>
         .rows_stream::<(String, i64)>()
         .context("listing events_raw partitions")?;
     let mut keys = Vec::new();
-    while let Some(k) = parts.try_next().await.context("listing events_raw partitions")? {
+    while let Some(k) = parts
+        .try_next()
+        .await
+        .context("listing events_raw partitions")?
+    {
         keys.push(k);
     }
     let count = session

@@ -27,7 +27,12 @@ pub struct WorkloadArgs {
     #[arg(long, value_name = "MS", default_value_t = crate::gen::DEFAULT_TS_START_MS, allow_negative_numbers = true)]
     pub ts_start_ms: i64,
     /// Event time step per cycle, milliseconds (csv and json).
-    #[arg(long, value_name = "MS", default_value_t = 1, allow_negative_numbers = true)]
+    #[arg(
+        long,
+        value_name = "MS",
+        default_value_t = 1,
+        allow_negative_numbers = true
+    )]
     pub ts_step_ms: i64,
 }
 

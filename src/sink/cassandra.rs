@@ -140,7 +140,10 @@ impl CassandraSink {
         &self.session
     }
 
-    fn write_err<'a>(what: &'static str, partition: &'a str) -> impl Fn(scylla::errors::ExecutionError) -> SinkError + 'a {
+    fn write_err<'a>(
+        what: &'static str,
+        partition: &'a str,
+    ) -> impl Fn(scylla::errors::ExecutionError) -> SinkError + 'a {
         move |source| SinkError::Write {
             what,
             partition: partition.to_string(),
@@ -150,7 +153,10 @@ impl CassandraSink {
 
     /// Runs `futs` with at most the sink's concurrency in flight (the semaphore
     /// also caps all epochs and partitions together).
-    async fn run_all<'a>(&'a self, futs: Vec<BoxFuture<'a, Result<(), SinkError>>>) -> Result<(), SinkError> {
+    async fn run_all<'a>(
+        &'a self,
+        futs: Vec<BoxFuture<'a, Result<(), SinkError>>>,
+    ) -> Result<(), SinkError> {
         let mut running = FuturesUnordered::new();
         let mut queued = futs.into_iter();
         loop {
@@ -168,7 +174,11 @@ impl CassandraSink {
     }
 
     async fn timed(&self, f: BoxFuture<'_, Result<(), SinkError>>) -> Result<(), SinkError> {
-        let _permit = self.permits.acquire().await.map_err(|_| SinkError::internal("sink closed"))?;
+        let _permit = self
+            .permits
+            .acquire()
+            .await
+            .map_err(|_| SinkError::internal("sink closed"))?;
         let started = std::time::Instant::now();
         let out = f.await;
         metrics::CASSANDRA_WRITE_SECONDS.observe(started.elapsed().as_secs_f64());
@@ -234,7 +244,17 @@ impl CassandraSink {
             self.session
                 .execute_unpaged(
                     &self.st.partial,
-                    (key.franchise_id, &*key.event_name, p, r.count, sum, min, max, s.epoch as i64, ts),
+                    (
+                        key.franchise_id,
+                        &*key.event_name,
+                        p,
+                        r.count,
+                        sum,
+                        min,
+                        max,
+                        s.epoch as i64,
+                        ts,
+                    ),
                 )
                 .await
                 .map(|_| ())
@@ -246,7 +266,17 @@ impl CassandraSink {
             self.session
                 .execute_unpaged(
                     &self.st.minute,
-                    (key.franchise_id, &*key.event_name, CqlTimestamp(*minute), p, r.count, sum, min, max, ts),
+                    (
+                        key.franchise_id,
+                        &*key.event_name,
+                        CqlTimestamp(*minute),
+                        p,
+                        r.count,
+                        sum,
+                        min,
+                        max,
+                        ts,
+                    ),
                 )
                 .await
                 .map(|_| ())
@@ -256,7 +286,15 @@ impl CassandraSink {
             self.session
                 .execute_unpaged(
                     &self.st.dead_letter,
-                    (p, d.offset as i64, d.reason, d.len as i64, &d.prefix[..], CqlTimestamp(ts / 1000), ts),
+                    (
+                        p,
+                        d.offset as i64,
+                        d.reason,
+                        d.len as i64,
+                        &d.prefix[..],
+                        CqlTimestamp(ts / 1000),
+                        ts,
+                    ),
                 )
                 .await
                 .map(|_| ())
@@ -274,20 +312,33 @@ impl CassandraSink {
     }
 
     /// The intents of epochs after `committed` that may have left rows behind.
-    pub async fn pending_intents(&self, partition: &str, committed: u64) -> Result<Vec<Intent>, SinkError> {
+    pub async fn pending_intents(
+        &self,
+        partition: &str,
+        committed: u64,
+    ) -> Result<Vec<Intent>, SinkError> {
         let rows = self
             .session
             .execute_unpaged(&self.st.intents_select, (partition, committed as i64))
             .await
             .map_err(Self::write_err("epoch intents (read)", partition))?
             .into_rows_result()
-            .map_err(|e| SinkError::Read { what: "epoch intents", partition: partition.into(), message: e.to_string() })?;
+            .map_err(|e| SinkError::Read {
+                what: "epoch intents",
+                partition: partition.into(),
+                message: e.to_string(),
+            })?;
         let mut out = Vec::new();
-        for row in rows
-            .rows::<(Vec<u8>,)>()
-            .map_err(|e| SinkError::Read { what: "epoch intents", partition: partition.into(), message: e.to_string() })?
-        {
-            let (bytes,) = row.map_err(|e| SinkError::Read { what: "epoch intents", partition: partition.into(), message: e.to_string() })?;
+        for row in rows.rows::<(Vec<u8>,)>().map_err(|e| SinkError::Read {
+            what: "epoch intents",
+            partition: partition.into(),
+            message: e.to_string(),
+        })? {
+            let (bytes,) = row.map_err(|e| SinkError::Read {
+                what: "epoch intents",
+                partition: partition.into(),
+                message: e.to_string(),
+            })?;
             out.push(Intent::decode(&bytes).map_err(|e| SinkError::Decode {
                 what: "epoch intent",
                 partition: partition.into(),
@@ -343,20 +394,34 @@ impl CassandraSink {
                             self.session
                                 .execute_unpaged(
                                     &self.st.partial,
-                                    (key.franchise_id, &*key.event_name, p, r.count, sum, min, max, committed_epoch as i64, ts),
+                                    (
+                                        key.franchise_id,
+                                        &*key.event_name,
+                                        p,
+                                        r.count,
+                                        sum,
+                                        min,
+                                        max,
+                                        committed_epoch as i64,
+                                        ts,
+                                    ),
                                 )
                                 .await
                         }
                         None => {
                             self.session
-                                .execute_unpaged(&self.st.partial_delete, (ts, key.franchise_id, &*key.event_name, p))
+                                .execute_unpaged(
+                                    &self.st.partial_delete,
+                                    (ts, key.franchise_id, &*key.event_name, p),
+                                )
                                 .await
                         }
                     };
                     res.map(|_| ()).map_err(Self::write_err("rollup repair", p))
                 }
             });
-            self.run_all(partial_futs.map(|f| f.boxed()).collect()).await?;
+            self.run_all(partial_futs.map(|f| f.boxed()).collect())
+                .await?;
             let minute_futs = intent.minutes.iter().filter_map(|(idx, minute)| {
                 let key = keys.get(*idx as usize)?;
                 let current = lookup_minute(key, *minute);
@@ -367,7 +432,17 @@ impl CassandraSink {
                             self.session
                                 .execute_unpaged(
                                     &self.st.minute,
-                                    (key.franchise_id, &*key.event_name, CqlTimestamp(*minute), p, r.count, sum, min, max, ts),
+                                    (
+                                        key.franchise_id,
+                                        &*key.event_name,
+                                        CqlTimestamp(*minute),
+                                        p,
+                                        r.count,
+                                        sum,
+                                        min,
+                                        max,
+                                        ts,
+                                    ),
                                 )
                                 .await
                         }
@@ -375,7 +450,13 @@ impl CassandraSink {
                             self.session
                                 .execute_unpaged(
                                     &self.st.minute_delete,
-                                    (ts, key.franchise_id, &*key.event_name, CqlTimestamp(*minute), p),
+                                    (
+                                        ts,
+                                        key.franchise_id,
+                                        &*key.event_name,
+                                        CqlTimestamp(*minute),
+                                        p,
+                                    ),
                                 )
                                 .await
                         }
@@ -383,7 +464,8 @@ impl CassandraSink {
                     res.map(|_| ()).map_err(Self::write_err("minute repair", p))
                 })
             });
-            self.run_all(minute_futs.map(|f| f.boxed()).collect()).await?;
+            self.run_all(minute_futs.map(|f| f.boxed()).collect())
+                .await?;
             repaired += keys.len();
         }
         Ok(repaired)
@@ -392,7 +474,10 @@ impl CassandraSink {
     /// Forgets intents up to `epoch` (their epochs are committed).
     pub async fn forget_intents(&self, partition: &str, epoch: u64) -> Result<(), SinkError> {
         self.session
-            .execute_unpaged(&self.st.intents_delete, (super::write_timestamp(), partition, epoch as i64))
+            .execute_unpaged(
+                &self.st.intents_delete,
+                (super::write_timestamp(), partition, epoch as i64),
+            )
             .await
             .map(|_| ())
             .map_err(Self::write_err("epoch intents (forget)", partition))
@@ -406,7 +491,16 @@ impl CassandraSink {
             self.session
                 .execute_unpaged(
                     &self.st.total,
-                    (key.franchise_id, &*key.event_name, r.count, sum, min, max, CqlTimestamp(ts / 1000), ts),
+                    (
+                        key.franchise_id,
+                        &*key.event_name,
+                        r.count,
+                        sum,
+                        min,
+                        max,
+                        CqlTimestamp(ts / 1000),
+                        ts,
+                    ),
                 )
                 .await
                 .map(|_| ())
@@ -442,7 +536,10 @@ fn raw_batches(raw: &[crate::core::RawRow]) -> impl Iterator<Item = &[crate::cor
         }
         let bucket = rest[0].offset as i64 / RAW_BUCKET_SIZE;
         let mut n = 1;
-        while n < rest.len() && n < RAW_BATCH_ROWS && rest[n].offset as i64 / RAW_BUCKET_SIZE == bucket {
+        while n < rest.len()
+            && n < RAW_BATCH_ROWS
+            && rest[n].offset as i64 / RAW_BUCKET_SIZE == bucket
+        {
             n += 1;
         }
         let (head, tail) = rest.split_at(n);
