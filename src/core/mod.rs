@@ -13,6 +13,8 @@ pub mod rollup;
 pub mod sealed;
 pub mod snapshot;
 pub mod state;
+#[cfg(test)]
+mod testkit;
 
 pub use bad_line::BadLine;
 pub use bucket::{minute_of, MinuteWatermark, MINUTE_MS};
@@ -22,7 +24,7 @@ pub use frame::{Frame, LineChunk, Lines};
 pub use key::{Key, KeyHasher, KeyMap, KeyRef};
 pub use parse::parse_line;
 pub use rollup::{Rollup, ValueStats};
-pub use sealed::{RawRow, SealedEpoch};
+pub use sealed::{KeyRow, MinuteRow, RawRow, SealedEpoch};
 pub use snapshot::{
     decode, encode, reassemble, restore, split_chunks, CompactionPolicy, RestoreError, Snapshot,
     SnapshotError, SnapshotKind,

@@ -7,6 +7,13 @@ use super::bucket::MinuteWatermark;
 use super::key::Key;
 use super::rollup::Rollup;
 
+/// A key with its absolute cumulative rollup.
+pub type KeyRow = (Key, Rollup);
+
+/// A minute bucket: (index of its key in the accompanying key list, minute start
+/// in Unix ms, absolute rollup of that key in that minute).
+pub type MinuteRow = (u32, i64, Rollup);
+
 /// One raw event row, keyed in Cassandra by (partition, offset).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct RawRow {
@@ -31,10 +38,10 @@ pub struct SealedEpoch {
     pub offset_end: u64,
     /// Every key touched in the epoch with its ABSOLUTE cumulative rollup, in
     /// first-touch order.
-    pub touched: Vec<(Key, Rollup)>,
+    pub touched: Vec<KeyRow>,
     /// Every minute bucket touched: (index into `touched`, minute start in Unix
     /// ms, ABSOLUTE rollup of that key in that minute).
-    pub minutes: Vec<(u32, i64, Rollup)>,
+    pub minutes: Vec<MinuteRow>,
     /// The epoch's events in offset order; empty unless raw capture is on.
     pub raw: Vec<RawRow>,
     /// Events counted in the epoch.
