@@ -1,0 +1,232 @@
+//! Ingest throughput of the pure core on one core: socket-sized reads through
+//! `ChunkCodec`, `parse_line` and `PartitionState::record`, sealing an epoch every
+//! 100,000 events, like a partition actor does between its socket and the sink.
+//!
+//! Data: the seed workload's shape, 100 franchise UUIDs × 73 words (~7,300 keys),
+//! word picked by a hashed normal(50, 20) draw. Run: `cargo bench --bench core_ingest`.
+//! Optional argument: number of lines (default 2,000,000).
+
+use std::hint::black_box;
+use std::time::{Duration, Instant};
+
+use bytes::BytesMut;
+use tokio_util::codec::Decoder;
+use uuid::Uuid;
+
+use ssa::core::{parse_line, ChunkCodec, Frame, PartitionState, StateOptions};
+use ssa::format::Format;
+
+const READ_BYTES: usize = 64 * 1024;
+const MAX_CHUNK_BYTES: usize = 256 * 1024;
+const MAX_LINE_BYTES: usize = 4096;
+const EPOCH_EVENTS: u64 = 100_000;
+const RUNS: usize = 5;
+
+/// SplitMix64: a small fixed PRNG so every run sees the same lines.
+struct Rng(u64);
+
+impl Rng {
+    fn next(&mut self) -> u64 {
+        self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
+        let mut z = self.0;
+        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+        z ^ (z >> 31)
+    }
+
+    fn unit(&mut self) -> f64 {
+        (self.next() >> 11) as f64 / (1u64 << 53) as f64
+    }
+
+    /// Normal draw by Box-Muller.
+    fn normal(&mut self, mean: f64, sd: f64) -> f64 {
+        let u1 = self.unit().max(f64::MIN_POSITIVE);
+        let u2 = self.unit();
+        mean + sd * (-2.0 * u1.ln()).sqrt() * (std::f64::consts::TAU * u2).cos()
+    }
+}
+
+fn words(rng: &mut Rng) -> Vec<String> {
+    const SYL: [&str; 16] = [
+        "ka", "lo", "mi", "ne", "ru", "sa", "ti", "vo", "ber", "dan", "fel", "gor", "hin", "jor",
+        "mar", "zen",
+    ];
+    (0..73)
+        .map(|_| {
+            let n = 2 + rng.next() % 3;
+            (0..n).map(|_| SYL[(rng.next() % 16) as usize]).collect()
+        })
+        .collect()
+}
+
+fn seed_lines(n: usize) -> Vec<u8> {
+    let mut rng = Rng(0x55a_2024);
+    let ids: Vec<Uuid> = (0..100)
+        .map(|_| Uuid::from_u64_pair(rng.next(), rng.next()))
+        .collect();
+    let words = words(&mut rng);
+    let mut out = Vec::with_capacity(n * 48);
+    for _ in 0..n {
+        let id = ids[(rng.next() % 100) as usize];
+        let draw = rng.normal(50.0, 20.0).round() as i64;
+        let word =
+            &words[(draw.rem_euclid(1 << 20) as u64).wrapping_mul(0x9e37_79b9) as usize % 73];
+        out.extend_from_slice(format!("{}-{}\n", id.hyphenated(), word).as_bytes());
+    }
+    out
+}
+
+fn csv_lines(n: usize) -> Vec<u8> {
+    let mut rng = Rng(7);
+    let ids: Vec<Uuid> = (0..100)
+        .map(|_| Uuid::from_u64_pair(rng.next(), rng.next()))
+        .collect();
+    let words = words(&mut rng);
+    let mut out = Vec::with_capacity(n * 72);
+    for i in 0..n {
+        let id = ids[(rng.next() % 100) as usize];
+        let word = &words[(rng.next() % 73) as usize];
+        let ts = 1_700_000_000_000 + i as i64 * 3;
+        let value = (rng.next() % 1000) as i64 - 500;
+        out.extend_from_slice(format!("{},{word},{ts},{value}\n", id.hyphenated()).as_bytes());
+    }
+    out
+}
+
+struct Outcome {
+    events: u64,
+    keys: usize,
+    elapsed: Duration,
+}
+
+/// The partition actor's loop, minus the actor: reads → chunks → lines → state.
+fn ingest(input: &[u8], format: Format, keep_raw: bool) -> Outcome {
+    let mut codec = ChunkCodec::new(MAX_CHUNK_BYTES, MAX_LINE_BYTES);
+    let mut state = PartitionState::new(
+        "bench",
+        StateOptions {
+            keep_raw,
+            ..StateOptions::default()
+        },
+    );
+    let mut buf = BytesMut::with_capacity(MAX_CHUNK_BYTES);
+    let mut ingest_ms = 1_700_000_000_000i64;
+    let mut events = 0u64;
+    let start = Instant::now();
+    for read in input.chunks(READ_BYTES) {
+        buf.extend_from_slice(read);
+        while let Some(frame) = codec.decode(&mut buf).expect("decode") {
+            ingest_ms += 1;
+            match frame {
+                Frame::Lines(chunk) => {
+                    for line in chunk.lines() {
+                        let offset = state.offset();
+                        match parse_line(format, line) {
+                            Ok(ev) => state.record(offset, &ev, ingest_ms),
+                            Err(_) => state.record_bad(offset),
+                        }
+                    }
+                }
+                Frame::Oversized { .. } | Frame::Unterminated(_) => {
+                    state.record_bad(state.offset())
+                }
+            }
+            if state.epoch_events() >= EPOCH_EVENTS {
+                events += state.epoch_events();
+                black_box(state.seal_epoch());
+            }
+        }
+    }
+    events += state.epoch_events();
+    black_box(state.seal_epoch());
+    Outcome {
+        events,
+        keys: state.len(),
+        elapsed: start.elapsed(),
+    }
+}
+
+/// Codec and parser only, to see where the time goes.
+fn decode_and_parse(input: &[u8], format: Format) -> (u64, Duration) {
+    let mut codec = ChunkCodec::new(MAX_CHUNK_BYTES, MAX_LINE_BYTES);
+    let mut buf = BytesMut::with_capacity(MAX_CHUNK_BYTES);
+    let mut ok = 0u64;
+    let start = Instant::now();
+    for read in input.chunks(READ_BYTES) {
+        buf.extend_from_slice(read);
+        while let Some(Frame::Lines(chunk)) = codec.decode(&mut buf).expect("decode") {
+            for line in chunk.lines() {
+                ok += u64::from(black_box(parse_line(format, line)).is_ok());
+            }
+        }
+    }
+    (ok, start.elapsed())
+}
+
+fn report(label: &str, events: u64, best: Duration) {
+    let rate = events as f64 / best.as_secs_f64();
+    println!(
+        "{label:<40} {events:>10} events  best {:>8.1} ms  {:>7.2} M events/s/core  {:>6.1} ns/event",
+        best.as_secs_f64() * 1e3,
+        rate / 1e6,
+        1e9 / rate
+    );
+}
+
+fn main() {
+    let n: usize = std::env::args()
+        .skip(1)
+        .find_map(|a| a.parse().ok())
+        .unwrap_or(2_000_000);
+    let seed = seed_lines(n);
+    let csv = csv_lines(n);
+    println!(
+        "{n} lines; seed {:.1} MB, csv {:.1} MB; best of {RUNS} runs",
+        seed.len() as f64 / 1e6,
+        csv.len() as f64 / 1e6
+    );
+
+    let cases = [
+        (
+            "seed: codec+parse+record, keep_raw off",
+            &seed,
+            Format::Seed,
+            false,
+        ),
+        (
+            "seed: codec+parse+record, keep_raw on",
+            &seed,
+            Format::Seed,
+            true,
+        ),
+        (
+            "csv: codec+parse+record, keep_raw off",
+            &csv,
+            Format::Csv,
+            false,
+        ),
+    ];
+    for (label, input, format, keep_raw) in cases {
+        let mut best = Duration::MAX;
+        let mut last = None;
+        for _ in 0..RUNS {
+            let out = ingest(input, format, keep_raw);
+            best = best.min(out.elapsed);
+            last = Some(out);
+        }
+        let out = last.expect("at least one run");
+        assert_eq!(out.events, n as u64, "every line is an event");
+        report(label, out.events, best);
+        if format == Format::Seed && !keep_raw {
+            println!("{:<40} {} keys", "", out.keys);
+        }
+    }
+    let mut best = Duration::MAX;
+    let mut ok = 0;
+    for _ in 0..RUNS {
+        let (o, t) = decode_and_parse(&seed, Format::Seed);
+        best = best.min(t);
+        ok = o;
+    }
+    report("seed: codec+parse only", ok, best);
+}
