@@ -1,6 +1,7 @@
 //! Ingest throughput of the pure core on one core: socket-sized reads through
-//! `ChunkCodec`, `parse_line` and `PartitionState::record`, sealing an epoch every
-//! 100,000 events, like a partition actor does between its socket and the sink.
+//! `ChunkCodec` and `ingest_frame` (`parse_line` + `PartitionState::record`),
+//! sealing an epoch every 100,000 events, as a partition actor does between its
+//! socket and the sink.
 //!
 //! Data: the seed workload's shape, 100 franchise UUIDs × 73 words (~7,300 keys),
 //! word picked by a hashed normal(50, 20) draw. Run: `cargo bench --bench core_ingest`.
@@ -13,7 +14,7 @@ use bytes::BytesMut;
 use tokio_util::codec::Decoder;
 use uuid::Uuid;
 
-use ssa::core::{parse_line, ChunkCodec, Frame, PartitionState, StateOptions};
+use ssa::core::{ingest_frame, parse_line, ChunkCodec, Frame, PartitionState, StateOptions};
 use ssa::format::Format;
 
 const READ_BYTES: usize = 64 * 1024;
@@ -117,20 +118,7 @@ fn ingest(input: &[u8], format: Format, keep_raw: bool) -> Outcome {
         buf.extend_from_slice(read);
         while let Some(frame) = codec.decode(&mut buf).expect("decode") {
             ingest_ms += 1;
-            match frame {
-                Frame::Lines(chunk) => {
-                    for line in chunk.lines() {
-                        let offset = state.offset();
-                        match parse_line(format, line) {
-                            Ok(ev) => state.record(offset, &ev, ingest_ms),
-                            Err(_) => state.record_bad(offset),
-                        }
-                    }
-                }
-                Frame::Oversized { .. } | Frame::Unterminated(_) => {
-                    state.record_bad(state.offset())
-                }
-            }
+            ingest_frame(&mut state, format, &frame, ingest_ms, |_, _, _| {});
             if state.epoch_events() >= EPOCH_EVENTS {
                 events += state.epoch_events();
                 black_box(state.seal_epoch());

@@ -300,7 +300,7 @@ impl PartitionState {
             late_events: self.late_events,
             watermark: self.watermark,
         };
-        self.epoch += 1;
+        self.epoch = self.epoch.saturating_add(1);
         self.epoch_offset_start = self.offset;
         self.touched.clear();
         self.touched_buckets.clear();

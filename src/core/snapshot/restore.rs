@@ -54,7 +54,7 @@ pub fn restore(
         if delta.epoch <= epoch {
             continue;
         }
-        if delta.epoch != epoch + 1 {
+        if epoch.checked_add(1) != Some(delta.epoch) {
             return Err(RestoreError::Gap {
                 after: epoch,
                 found: delta.epoch,
