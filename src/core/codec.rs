@@ -415,6 +415,25 @@ mod tests {
         );
     }
 
+    #[tokio::test]
+    async fn works_under_framed_read() {
+        use futures::StreamExt;
+        use tokio_util::codec::FramedRead;
+
+        let input: &[u8] = b"one\ntwo\nthree\n0123456789abcdef\nfour\ntail";
+        let mut frames = FramedRead::with_capacity(input, ChunkCodec::new(16, 8), 16);
+        let mut items = Vec::new();
+        while let Some(frame) = frames.next().await {
+            match frame.unwrap() {
+                Frame::Lines(chunk) => items.extend(chunk.lines().map(|l| l.to_vec())),
+                Frame::Oversized { len, .. } => items.push(format!("<{len}>").into_bytes()),
+                Frame::Unterminated(b) => items.push([&b"~"[..], &b].concat()),
+            }
+        }
+        let expected: Vec<&[u8]> = vec![b"one", b"two", b"three", b"<16>", b"four", b"~tail"];
+        assert_eq!(items, expected);
+    }
+
     fn line_strategy() -> impl Strategy<Value = Vec<u8>> {
         prop_oneof![
             4 => proptest::collection::vec(b'a'..=b'e', 0..12),
