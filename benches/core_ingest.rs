@@ -191,14 +191,18 @@ fn report(label: &str, events: u64, best: Duration) {
 }
 
 fn main() {
+    // `cargo bench` passes `--bench`; under `cargo test --all-targets` this is a
+    // quick smoke run instead.
+    let benching = std::env::args().any(|a| a == "--bench");
+    let runs = if benching { RUNS } else { 1 };
     let n: usize = std::env::args()
         .skip(1)
         .find_map(|a| a.parse().ok())
-        .unwrap_or(2_000_000);
+        .unwrap_or(if benching { 2_000_000 } else { 20_000 });
     let seed = seed_lines(n);
     let csv = csv_lines(n);
     println!(
-        "{n} lines; seed {:.1} MB, csv {:.1} MB; best of {RUNS} runs",
+        "{n} lines; seed {:.1} MB, csv {:.1} MB; best of {runs} runs",
         seed.len() as f64 / 1e6,
         csv.len() as f64 / 1e6
     );
@@ -226,7 +230,7 @@ fn main() {
     for (label, input, format, keep_raw) in cases {
         let mut best = Duration::MAX;
         let mut last = None;
-        for _ in 0..RUNS {
+        for _ in 0..runs {
             let out = ingest(input, format, keep_raw);
             best = best.min(out.elapsed);
             last = Some(out);
@@ -243,7 +247,7 @@ fn main() {
     }
     let mut best = Duration::MAX;
     let mut ok = 0;
-    for _ in 0..RUNS {
+    for _ in 0..runs {
         let (o, t) = decode_and_parse(&seed, Format::Seed);
         best = best.min(t);
         ok = o;
