@@ -149,6 +149,10 @@ impl Decoder for ChunkCodec {
                 None => return Ok(None),
             }
         }
+        if self.complete_end > buf.len() {
+            // The caller changed the buffer behind our back: scan it afresh.
+            self.reset_scan();
+        }
         let limit = buf.len().min(self.max_chunk_bytes);
         while self.scanned < limit {
             match memchr(b'\n', &buf[self.scanned..limit]) {
