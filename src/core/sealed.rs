@@ -3,6 +3,8 @@
 
 use std::ops::Range;
 
+use serde::{Deserialize, Serialize};
+
 use super::bucket::MinuteWatermark;
 use super::key::Key;
 use super::rollup::Rollup;
@@ -15,7 +17,7 @@ pub type KeyRow = (Key, Rollup);
 pub type MinuteRow = (u32, i64, Rollup);
 
 /// One raw event row, keyed in Cassandra by (partition, offset).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub struct RawRow {
     pub offset: u64,
     /// Index into [`SealedEpoch::touched`]: the event's key.
@@ -29,7 +31,8 @@ pub struct RawRow {
 }
 
 /// The result of [`PartitionState::seal_epoch`](super::state::PartitionState::seal_epoch).
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// Serializable so it can be recorded as the epoch's intent before the writes.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SealedEpoch {
     pub epoch: u64,
     /// First source offset of the epoch.
