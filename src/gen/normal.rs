@@ -68,9 +68,9 @@ mod tests {
     #[test]
     fn table_is_increasing_and_symmetric_about_the_mean() {
         assert!(THRESHOLDS.windows(2).all(|w| w[0] < w[1]));
-        for i in 0..THRESHOLDS.len() {
+        for (i, t) in THRESHOLDS.iter().enumerate() {
             let j = THRESHOLDS.len() - 1 - i;
-            let total = THRESHOLDS[i] as u128 + THRESHOLDS[j] as u128;
+            let total = *t as u128 + THRESHOLDS[j] as u128;
             let diff = total.abs_diff(1u128 << 64);
             assert!(diff <= 2, "asymmetry at {i}: {diff}");
         }

@@ -84,8 +84,10 @@ use tokio_util::sync::CancellationToken;
 
 /// A configuration for tests: the test node, its own keyspace, fast epochs, no admin.
 pub fn test_config(keyspace: &str) -> Config {
-    let mut config = Config::default();
-    config.cassandra = cassandra_config(keyspace);
+    let mut config = Config {
+        cassandra: cassandra_config(keyspace),
+        ..Config::default()
+    };
     config.processor.flush_interval = Duration::from_millis(200);
     config.processor.max_epoch_events = 20_000;
     config.admin.enabled = false;
