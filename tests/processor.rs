@@ -374,3 +374,64 @@ fn a_shared_source_killed_once_keeps_totals_equal_to_raw_rows() {
     );
     assert!(committed as u64 + out.lost_events <= CYCLES.end);
 }
+
+#[test]
+fn the_run_process_killed_and_restarted_stays_exact() {
+    let keyspace = unique_keyspace("sigkill");
+    let io = io_runtime();
+    let (addr, gen) = start_gen(&io, Workload::default(), ServeMode::Partitioned, CYCLES, 40_000);
+    let dir = tempfile::tempdir().unwrap();
+    let config_path = dir.path().join("ssa.toml");
+    let mut toml = format!(
+        "[cassandra]\ncontact_points = [\"{}\"]\nkeyspace = \"{keyspace}\"\nconsistency = \"one\"\n\n\
+         [processor]\nflush_interval = \"200ms\"\nmax_epoch_events = 20000\n\n[admin]\nenabled = false\n",
+        contact_point()
+    );
+    for i in 0..4 {
+        toml.push_str(&format!(
+            "\n[[partitions]]\nid = \"p{i}\"\nsource = \"tcp://{addr}\"\nmode = \"replayable\"\nindex = {i}\ncount = 4\n"
+        ));
+    }
+    std::fs::write(&config_path, toml).unwrap();
+    let start = || {
+        std::process::Command::new(ssa_bin())
+            .args(["run", "--exit-when-done", "--config"])
+            .arg(&config_path)
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .unwrap()
+    };
+
+    let mut first = start();
+    // Let it commit a part of the range, then kill it hard.
+    let committed_before_kill = io.block_on(async {
+        let s = session(&keyspace).await;
+        let deadline = std::time::Instant::now() + Duration::from_secs(60);
+        loop {
+            tokio::time::sleep(Duration::from_millis(100)).await;
+            assert!(std::time::Instant::now() < deadline, "no checkpoint within 60 s");
+            let q = s
+                .query_unpaged(format!("SELECT max(offset) FROM {keyspace}.checkpoints WHERE partition_id = 'p0'"), ())
+                .await;
+            if let Ok(r) = q {
+                if let Ok((Some(off),)) = r.into_rows_result().unwrap().single_row::<(Option<i64>,)>() {
+                    if off > 5_000 {
+                        return off;
+                    }
+                }
+            }
+        }
+    });
+    first.kill().unwrap();
+    first.wait().unwrap();
+    assert!(committed_before_kill < 50_000, "the kill must land mid-run");
+
+    let mut second = start();
+    let status = second.wait().unwrap();
+    gen.cancel();
+    assert!(status.success(), "second run exits 0 when done");
+    let report = verify(&io, &keyspace, &verify_args(CYCLES, Format::Seed));
+    assert_eq!(report.raw_rows, Some(200_000));
+    assert!(report.is_exact(), "{report:?}");
+}
