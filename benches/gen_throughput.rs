@@ -39,6 +39,13 @@ fn main() {
             );
         }
     }
+
+    println!("rate limit honoured (seed, shared, one consumer):");
+    for rate in [10_000u64, 1_000_000] {
+        let took = run_for.min(Duration::from_secs(3));
+        let (lines, bytes, took) = over_tcp(Workload::default(), ServeMode::Shared, rate, took);
+        report(&format!("--rate {rate}"), lines, bytes, took);
+    }
 }
 
 fn cases() -> Vec<(&'static str, Workload)> {
