@@ -120,7 +120,10 @@ mod tests {
     #[test]
     fn a_late_sender_catches_up() {
         let limiter = RateLimiter::new(1000);
-        assert_eq!(limiter.reserve(Duration::ZERO, 10), Duration::from_millis(10));
+        assert_eq!(
+            limiter.reserve(Duration::ZERO, 10),
+            Duration::from_millis(10)
+        );
         // Woken 3 ms late: the next batch is still due 10 ms after the previous one.
         let at = limiter.reserve(Duration::from_millis(13), 10);
         assert_eq!(at, Duration::from_millis(20));
