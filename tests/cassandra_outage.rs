@@ -27,7 +27,10 @@ impl Node {
             .arg(&self.data)
             .status()
             .expect("scripts/cassandra runs");
-        assert!(status.success(), "scripts/cassandra {verb} for 127.0.0.2 failed");
+        assert!(
+            status.success(),
+            "scripts/cassandra {verb} for 127.0.0.2 failed"
+        );
     }
 }
 
@@ -50,7 +53,13 @@ fn a_cassandra_outage_under_load_ends_exact() {
     let keyspace = unique_keyspace("outage");
     let cycles = 0..200_000u64;
     let io = io_runtime();
-    let (addr, gen) = start_gen(&io, Workload::default(), ServeMode::Partitioned, cycles.clone(), 20_000);
+    let (addr, gen) = start_gen(
+        &io,
+        Workload::default(),
+        ServeMode::Partitioned,
+        cycles.clone(),
+        20_000,
+    );
     let mut config = test_config(&keyspace);
     config.cassandra.contact_points = vec!["127.0.0.2:9042".into()];
     config.processor.max_inflight_epochs = 3;
@@ -68,11 +77,24 @@ fn a_cassandra_outage_under_load_ends_exact() {
             std::mem::forget(n);
         }
     });
-    let out = run_processor(config, &io, Some((cycles.clone(), 2)), Faults::default(), Duration::from_secs(300));
+    let out = run_processor(
+        config,
+        &io,
+        Some((cycles.clone(), 2)),
+        Faults::default(),
+        Duration::from_secs(300),
+    );
     outage.join().unwrap();
     gen.cancel();
-    assert!(out.backpressured_seen, "partitions must back-pressure while the node is down");
-    assert!(out.max_inflight_seen <= 3, "uncommitted epochs stay bounded: {}", out.max_inflight_seen);
+    assert!(
+        out.backpressured_seen,
+        "partitions must back-pressure while the node is down"
+    );
+    assert!(
+        out.max_inflight_seen <= 3,
+        "uncommitted epochs stay bounded: {}",
+        out.max_inflight_seen
+    );
     assert_eq!(out.committed, 200_000);
 
     let args = verify_args(cycles, Format::Seed);
@@ -80,7 +102,9 @@ fn a_cassandra_outage_under_load_ends_exact() {
         let mut cfg = cassandra_config(&keyspace);
         cfg.contact_points = vec!["127.0.0.2:9042".into()];
         let session = ssa::cassandra::connect(&cfg).await.unwrap();
-        ssa::commands::verify::verify(&session, &keyspace, &args).await.unwrap()
+        ssa::commands::verify::verify(&session, &keyspace, &args)
+            .await
+            .unwrap()
     });
     assert!(report.is_exact(), "{report:?}");
 }

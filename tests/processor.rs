@@ -379,7 +379,13 @@ fn a_shared_source_killed_once_keeps_totals_equal_to_raw_rows() {
 fn the_run_process_killed_and_restarted_stays_exact() {
     let keyspace = unique_keyspace("sigkill");
     let io = io_runtime();
-    let (addr, gen) = start_gen(&io, Workload::default(), ServeMode::Partitioned, CYCLES, 40_000);
+    let (addr, gen) = start_gen(
+        &io,
+        Workload::default(),
+        ServeMode::Partitioned,
+        CYCLES,
+        40_000,
+    );
     let dir = tempfile::tempdir().unwrap();
     let config_path = dir.path().join("ssa.toml");
     let mut toml = format!(
@@ -410,12 +416,22 @@ fn the_run_process_killed_and_restarted_stays_exact() {
         let deadline = std::time::Instant::now() + Duration::from_secs(60);
         loop {
             tokio::time::sleep(Duration::from_millis(100)).await;
-            assert!(std::time::Instant::now() < deadline, "no checkpoint within 60 s");
+            assert!(
+                std::time::Instant::now() < deadline,
+                "no checkpoint within 60 s"
+            );
             let q = s
-                .query_unpaged(format!("SELECT max(offset) FROM {keyspace}.checkpoints WHERE partition_id = 'p0'"), ())
+                .query_unpaged(
+                    format!(
+                        "SELECT max(offset) FROM {keyspace}.checkpoints WHERE partition_id = 'p0'"
+                    ),
+                    (),
+                )
                 .await;
             if let Ok(r) = q {
-                if let Ok((Some(off),)) = r.into_rows_result().unwrap().single_row::<(Option<i64>,)>() {
+                if let Ok((Some(off),)) =
+                    r.into_rows_result().unwrap().single_row::<(Option<i64>,)>()
+                {
                     if off > 5_000 {
                         return off;
                     }
