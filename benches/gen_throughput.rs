@@ -15,10 +15,13 @@ use ssa::gen::{
 use tokio_util::sync::CancellationToken;
 
 fn main() {
+    // `cargo bench` passes `--bench`; under `cargo test --all-targets` this is a
+    // one-second smoke run.
+    let benching = std::env::args().any(|a| a == "--bench");
     let secs: u64 = std::env::var("GEN_BENCH_SECS")
         .ok()
         .and_then(|s| s.parse().ok())
-        .unwrap_or(5);
+        .unwrap_or(if benching { 5 } else { 1 });
     let run_for = Duration::from_secs(secs);
 
     println!("line writing, no socket:");
