@@ -131,10 +131,11 @@ pub fn statements(config: &CassandraConfig) -> Vec<(&'static str, String)> {
     epoch bigint,
     offset_start bigint,
     offset_end bigint,
+    written_at bigint,
     keys blob,
     created_at timestamp,
-    PRIMARY KEY ((partition_id), epoch)
-) WITH CLUSTERING ORDER BY (epoch DESC)"
+    PRIMARY KEY ((partition_id), epoch, written_at)
+) WITH CLUSTERING ORDER BY (epoch DESC, written_at DESC)"
             ),
         ),
         (

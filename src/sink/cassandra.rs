@@ -118,8 +118,8 @@ impl CassandraSink {
                 "DELETE FROM {ks}.events_raw USING TIMESTAMP ? \
                  WHERE partition_id = ? AND bucket = ? AND offset >= ? AND offset < ?")).await?,
             intent: prep("epoch_intents insert", format!(
-                "INSERT INTO {ks}.epoch_intents (partition_id, epoch, offset_start, offset_end, keys, created_at) \
-                 VALUES (?, ?, ?, ?, ?, ?) USING TIMESTAMP ?")).await?,
+                "INSERT INTO {ks}.epoch_intents (partition_id, epoch, written_at, offset_start, offset_end, keys, created_at) \
+                 VALUES (?, ?, ?, ?, ?, ?, ?) USING TIMESTAMP ?")).await?,
             intents_select: prep("epoch_intents select", format!(
                 "SELECT keys FROM {ks}.epoch_intents WHERE partition_id = ? AND epoch > ?")).await?,
             intents_delete: prep("epoch_intents delete", format!(
@@ -201,6 +201,7 @@ impl CassandraSink {
                 (
                     p,
                     s.epoch as i64,
+                    ts,
                     s.offset_start as i64,
                     s.offset_end as i64,
                     intent.encode(),
@@ -351,12 +352,16 @@ impl CassandraSink {
     /// Undoes what uncommitted epochs may have written: raw rows past the committed
     /// offset are deleted; every rollup row they touched is rewritten from the
     /// restored state (or deleted if the restored state has no such key/bucket).
+    /// `ts` is taken before the partition resumes, so every row the resumed
+    /// partition writes wins over the repair, whichever lands first.
+    #[allow(clippy::too_many_arguments)]
     pub async fn repair<F, G>(
         &self,
         partition: &str,
         committed_epoch: u64,
         committed_offset: u64,
         intents: &[Intent],
+        ts: i64,
         lookup: F,
         lookup_minute: G,
     ) -> Result<usize, SinkError>
@@ -364,7 +369,6 @@ impl CassandraSink {
         F: Fn(&Key) -> Option<Rollup>,
         G: Fn(&Key, i64) -> Option<Rollup>,
     {
-        let ts = super::write_timestamp();
         let p = partition;
         let mut repaired = 0;
         for intent in intents {
