@@ -120,7 +120,7 @@ pub static EPOCH_COMMIT_SECONDS: LazyLock<HistogramVec> = LazyLock::new(|| {
 pub static EVENT_COMMIT_SECONDS: LazyLock<HistogramVec> = LazyLock::new(|| {
     latency_vec(
         "ssa_event_commit_seconds",
-        "Event arrival to commit of its epoch (measured on the first event of each epoch).",
+        "Event arrival to commit of its epoch (one sample per chunk of lines read).",
         &[PARTITION],
     )
 });

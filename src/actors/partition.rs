@@ -61,7 +61,8 @@ struct Pending {
     written: bool,
     checkpointing: bool,
     sealed_at: Instant,
-    first_event_at: Option<Instant>,
+    /// When each chunk of the epoch arrived, for event→commit latency.
+    arrivals: Vec<Instant>,
 }
 
 /// Pre-resolved metric handles: no label lookup on the hot path.
@@ -116,7 +117,7 @@ pub struct PartitionActor {
     dead_letters: Vec<DeadLetter>,
     dead_letters_kept: u64,
     deltas_since_base: u32,
-    epoch_first_event: Option<Instant>,
+    epoch_arrivals: Vec<Instant>,
     committed_epoch: u64,
     committed_offset: u64,
     source_eof: bool,
@@ -164,7 +165,7 @@ impl PartitionActor {
             dead_letters: Vec::new(),
             dead_letters_kept: 0,
             deltas_since_base: 0,
-            epoch_first_event: None,
+            epoch_arrivals: Vec::new(),
             committed_epoch: 0,
             committed_offset: 0,
             source_eof: false,
@@ -393,9 +394,7 @@ impl PartitionActor {
         let Some(state) = self.state.as_mut() else {
             return;
         };
-        if self.epoch_first_event.is_none() {
-            self.epoch_first_event = Some(Instant::now());
-        }
+        self.epoch_arrivals.push(Instant::now());
         let ingest_ms = std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)
             .map(|d| d.as_millis() as i64)
@@ -513,7 +512,7 @@ impl PartitionActor {
             written: false,
             checkpointing: false,
             sealed_at: Instant::now(),
-            first_event_at: self.epoch_first_event.take(),
+            arrivals: std::mem::take(&mut self.epoch_arrivals),
         });
         self.update_backpressure();
         self.write(epoch, ctx);
@@ -613,10 +612,11 @@ impl PartitionActor {
         self.meters
             .epoch_commit
             .observe(p.sealed_at.elapsed().as_secs_f64());
-        if let Some(first) = p.first_event_at {
+        // One sample per chunk of lines: the latency its events saw.
+        for arrived in &p.arrivals {
             self.meters
                 .event_commit
-                .observe(first.elapsed().as_secs_f64());
+                .observe(arrived.elapsed().as_secs_f64());
         }
         self.deps.merger.do_send(Committed {
             partition: self.index,
@@ -721,7 +721,7 @@ impl Supervised for PartitionActor {
         self.gate = None;
         self.writer = None;
         self.dead_letters.clear();
-        self.epoch_first_event = None;
+        self.epoch_arrivals.clear();
         self.source_eof = false;
         self.stats.inflight_epochs.store(0, Relaxed);
         self.meters.inflight.set(0);
