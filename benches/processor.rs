@@ -61,6 +61,9 @@ struct RunResult {
     events: u64,
     secs: f64,
     latencies: Vec<f64>,
+    seal_to_commit: Vec<f64>,
+    write: Vec<f64>,
+    checkpoint: Vec<f64>,
 }
 
 /// Generator + processor in one process until every partition has committed.
@@ -95,16 +98,30 @@ fn pipeline(
                 .expected_lines
                 .store(partition_lines(0..events, i as u64, n as u64), Relaxed);
         }
-        let before = histogram_buckets("ssa_event_commit_seconds");
+        let names = [
+            "ssa_event_commit_seconds",
+            "ssa_epoch_commit_seconds",
+            "ssa_cassandra_write_seconds",
+            "ssa_checkpoint_seconds",
+        ];
+        let before: Vec<_> = names.iter().map(|n| histogram_buckets(n)).collect();
         let started = Instant::now();
         p.wait_finished().await;
         let secs = started.elapsed().as_secs_f64();
-        let after = histogram_buckets("ssa_event_commit_seconds");
-        let latencies = quantiles_between(&before, &after, &[0.5, 0.99]);
+        let q: Vec<Vec<f64>> = names
+            .iter()
+            .zip(&before)
+            .map(|(n, b)| quantiles_between(b, &histogram_buckets(n), &[0.5, 0.99]))
+            .collect();
+        let (latencies, seal_to_commit, write, checkpoint) =
+            (q[0].clone(), q[1].clone(), q[2].clone(), q[3].clone());
         RunResult {
             events,
             secs,
             latencies,
+            seal_to_commit,
+            write,
+            checkpoint,
         }
     });
     stop.cancel();
@@ -303,6 +320,13 @@ fn main() {
         r.latencies[0] * 1000.0,
         r.latencies[1] * 1000.0,
         flush + 50.0
+    );
+    let ms = |v: &[f64]| format!("p50 {:.0} ms, p99 {:.0} ms", v[0] * 1000.0, v[1] * 1000.0);
+    println!(
+        "   of which seal->commit {}; one Cassandra write {}; one checkpoint {}",
+        ms(&r.seal_to_commit),
+        ms(&r.write),
+        ms(&r.checkpoint)
     );
 
     // 4. kill -> processing again
