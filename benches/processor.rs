@@ -228,6 +228,7 @@ fn plain_writer(io: &tokio::runtime::Runtime, keyspace: &str, events: u64, n: u3
                     sealed: Arc::new(sealed),
                     dead_letters: Arc::new(Vec::new()),
                     timestamp: write_timestamp(),
+                    cancel: Default::default(),
                 };
                 sink.write_epoch(&w, true).await.unwrap();
             }));

@@ -131,6 +131,8 @@ pub struct PartitionActor {
     incarnation: u64,
     /// A background repair runs; intents are not forgotten meanwhile.
     repairing: bool,
+    /// Cancels this incarnation's epoch writes when it dies.
+    cancel: tokio_util::sync::CancellationToken,
 }
 
 impl PartitionActor {
@@ -177,6 +179,7 @@ impl PartitionActor {
             restarted_at: None,
             incarnation: 0,
             repairing: false,
+            cancel: tokio_util::sync::CancellationToken::new(),
         }
     }
 
@@ -285,11 +288,23 @@ impl PartitionActor {
         }
         let (id, epoch, offset) = (self.id.clone(), self.committed_epoch, self.committed_offset);
         self.repairing = true;
+        let cancel = self.cancel.clone();
         let join = self.deps.io.spawn(async move {
             let lookup = |k: &Key| keys.get(k).copied().flatten();
             let lookup_minute = |k: &Key, m: i64| minutes.get(&(k.clone(), m)).copied().flatten();
-            sink.repair(&id, epoch, offset, &intents, ts, lookup, lookup_minute)
-                .await
+            // A restart abandons this repair: the next incarnation repairs again,
+            // from all intents still recorded.
+            let work = async {
+                let n = sink
+                    .repair(&id, epoch, offset, &intents, ts, lookup, lookup_minute)
+                    .await?;
+                sink.forget_repaired(&id, &intents).await?;
+                Ok(n)
+            };
+            tokio::select! {
+                res = work => res,
+                _ = cancel.cancelled() => Err(crate::sink::SinkError::internal("repair abandoned: the partition restarted")),
+            }
         });
         let incarnation = self.incarnation;
         ctx.spawn(join.into_actor(self).map(move |res, act, ctx| {
@@ -534,6 +549,7 @@ impl PartitionActor {
             sealed: p.sealed.clone(),
             dead_letters: p.dead_letters.clone(),
             timestamp: p.timestamp,
+            cancel: self.cancel.clone(),
         };
         ctx.spawn(
             self.deps
@@ -736,6 +752,8 @@ impl Supervised for PartitionActor {
         self.restarted_at = Some(Instant::now());
         self.incarnation += 1;
         self.repairing = false;
+        self.cancel.cancel();
+        self.cancel = tokio_util::sync::CancellationToken::new();
     }
 }
 

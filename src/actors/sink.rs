@@ -57,9 +57,13 @@ impl Handler<WriteEpoch> for SinkActor {
             return Box::pin(fut::ready(Ok(())));
         };
         let raw = self.raw_rows;
-        let join = self
-            .io
-            .spawn(async move { sink.write_epoch(&msg.0, raw).await });
+        let cancel = msg.0.cancel.clone();
+        let join = self.io.spawn(async move {
+            tokio::select! {
+                res = sink.write_epoch(&msg.0, raw) => res,
+                _ = cancel.cancelled() => Err(SinkError::internal("abandoned: the partition restarted")),
+            }
+        });
         Box::pin(
             async move {
                 join.await

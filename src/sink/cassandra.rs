@@ -40,6 +40,10 @@ pub struct EpochWrite {
     pub dead_letters: Arc<Vec<DeadLetter>>,
     /// The `USING TIMESTAMP` of every row of this epoch, fixed at seal time.
     pub timestamp: i64,
+    /// Cancelled when the partition restarts: its uncommitted epochs' writes are
+    /// abandoned (the restarted partition repairs and rewrites them), so that
+    /// orphaned writes do not pile up behind the sink's concurrency cap.
+    pub cancel: tokio_util::sync::CancellationToken,
 }
 
 struct Statements {
@@ -53,6 +57,7 @@ struct Statements {
     intent: PreparedStatement,
     intents_select: PreparedStatement,
     intents_delete: PreparedStatement,
+    intent_delete_one: PreparedStatement,
     dead_letter: PreparedStatement,
 }
 
@@ -121,7 +126,9 @@ impl CassandraSink {
                 "INSERT INTO {ks}.epoch_intents (partition_id, epoch, written_at, offset_start, offset_end, keys, created_at) \
                  VALUES (?, ?, ?, ?, ?, ?, ?) USING TIMESTAMP ?")).await?,
             intents_select: prep("epoch_intents select", format!(
-                "SELECT keys FROM {ks}.epoch_intents WHERE partition_id = ? AND epoch > ?")).await?,
+                "SELECT written_at, keys FROM {ks}.epoch_intents WHERE partition_id = ? AND epoch > ?")).await?,
+            intent_delete_one: prep("epoch_intents delete one", format!(
+                "DELETE FROM {ks}.epoch_intents WHERE partition_id = ? AND epoch = ? AND written_at = ?")).await?,
             intents_delete: prep("epoch_intents delete", format!(
                 "DELETE FROM {ks}.epoch_intents USING TIMESTAMP ? WHERE partition_id = ? AND epoch <= ?")).await?,
             dead_letter: prep("dead_letters insert", format!(
@@ -342,21 +349,26 @@ impl CassandraSink {
                 message: e.to_string(),
             })?;
         let mut out = Vec::new();
-        for row in rows.rows::<(Vec<u8>,)>().map_err(|e| SinkError::Read {
-            what: "epoch intents",
-            partition: partition.into(),
-            message: e.to_string(),
-        })? {
-            let (bytes,) = row.map_err(|e| SinkError::Read {
+        for row in rows
+            .rows::<(Option<i64>, Vec<u8>)>()
+            .map_err(|e| SinkError::Read {
+                what: "epoch intents",
+                partition: partition.into(),
+                message: e.to_string(),
+            })?
+        {
+            let (written_at, bytes) = row.map_err(|e| SinkError::Read {
                 what: "epoch intents",
                 partition: partition.into(),
                 message: e.to_string(),
             })?;
-            out.push(Intent::decode(&bytes).map_err(|e| SinkError::Decode {
+            let mut intent = Intent::decode(&bytes).map_err(|e| SinkError::Decode {
                 what: "epoch intent",
                 partition: partition.into(),
                 message: e.to_string(),
-            })?);
+            })?;
+            intent.written_at = written_at.unwrap_or(0);
+            out.push(intent);
         }
         Ok(out)
     }
@@ -487,6 +499,27 @@ impl CassandraSink {
         Ok(repaired)
     }
 
+    /// Forgets intents that were repaired (each attempt by its own row).
+    pub async fn forget_repaired(
+        &self,
+        partition: &str,
+        intents: &[Intent],
+    ) -> Result<(), SinkError> {
+        for i in intents {
+            self.session
+                .execute_unpaged(
+                    &self.st.intent_delete_one,
+                    (partition, i.epoch as i64, i.written_at),
+                )
+                .await
+                .map_err(Self::write_err(
+                    "epoch intents (forget repaired)",
+                    partition,
+                ))?;
+        }
+        Ok(())
+    }
+
     /// Forgets intents up to `epoch` (their epochs are committed).
     pub async fn forget_intents(&self, partition: &str, epoch: u64) -> Result<(), SinkError> {
         self.session
@@ -544,6 +577,7 @@ pub fn intent_of(s: &SealedEpoch) -> Intent {
             .map(|(k, _)| (k.franchise_id.as_u128(), k.event_name.to_string()))
             .collect(),
         minutes: s.minutes.iter().map(|(i, m, _)| (*i, *m)).collect(),
+        written_at: 0,
     }
 }
 

@@ -13,6 +13,9 @@ pub struct Intent {
     pub keys: Vec<(u128, String)>,
     /// Touched minute buckets as (index into `keys`, minute start in ms).
     pub minutes: Vec<(u32, i64)>,
+    /// The attempt's write timestamp (a clustering column, not in the blob).
+    #[serde(skip)]
+    pub written_at: i64,
 }
 
 impl Intent {
@@ -37,6 +40,7 @@ mod tests {
             offset_end: 250,
             keys: vec![(42, "alpha".into()), (43, "beta".into())],
             minutes: vec![(0, 60_000), (1, 120_000)],
+            written_at: 0,
         };
         assert_eq!(Intent::decode(&intent.encode()).unwrap(), intent);
     }
