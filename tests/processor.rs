@@ -451,3 +451,51 @@ fn the_run_process_killed_and_restarted_stays_exact() {
     assert_eq!(report.raw_rows, Some(200_000));
     assert!(report.is_exact(), "{report:?}");
 }
+
+fn rss_kib() -> u64 {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with("VmRSS:"))
+                .and_then(|l| l.split_whitespace().nth(1)?.parse().ok())
+        })
+        .unwrap_or(0)
+}
+
+#[test]
+fn frequent_kills_under_load_stay_exact_and_bounded() {
+    let keyspace = unique_keyspace("manykills");
+    let io = io_runtime();
+    let cycles = 0..600_000;
+    let (addr, gen) = start_gen(
+        &io,
+        Workload::default(),
+        ServeMode::Partitioned,
+        cycles.clone(),
+        150_000,
+    );
+    let mut config = test_config(&keyspace);
+    config.processor.flush_interval = Duration::from_millis(500);
+    config.processor.max_epoch_events = 100_000;
+    config.partitions = replayable_partitions(addr, 4, Format::Seed);
+    let faults = Faults {
+        partition_kills: 12,
+        every: Duration::from_millis(300),
+        ..Faults::default()
+    };
+    let out = run_processor(
+        config,
+        &io,
+        Some((cycles.clone(), 4)),
+        faults,
+        Duration::from_secs(300),
+    );
+    gen.cancel();
+    assert_eq!(out.killed_restarts, 12);
+    // Killed incarnations' writes are abandoned, not left to pile up.
+    let rss = rss_kib();
+    assert!(rss < 2 * 1024 * 1024, "resident memory {rss} KiB");
+    let report = verify(&io, &keyspace, &verify_args(cycles, Format::Seed));
+    assert!(report.is_exact(), "{report:?}");
+}
