@@ -14,7 +14,7 @@ use std::time::{Duration, Instant};
 
 use actix::prelude::*;
 use bytes::Bytes;
-use prometheus::{Histogram, IntCounter, IntGauge};
+use prometheus::{Counter, Histogram, IntCounter, IntGauge};
 use tokio::io::AsyncWriteExt;
 use tokio::net::tcp::OwnedWriteHalf;
 use tokio::net::{TcpListener, TcpStream};
@@ -26,10 +26,11 @@ use super::merger::{Committed, Merger, Reset};
 use super::sink::{SinkActor, WriteEpoch};
 use super::stats::{PartitionState as Lifecycle, PartitionStats};
 use super::supervision::{Backoff, RestartCause};
+use super::tuning::Tuning;
 use crate::config::{PartitionConfig, ProcessorConfig, SourceAddr, SourceMode};
 use crate::core::{
-    self, parse_line, ChunkCodec, ChunkCodecError, CompactionPolicy, Frame, Key, PartitionState,
-    Rollup, SealedEpoch, Snapshot, SnapshotKind, StateOptions,
+    self, parse_line, BadLine, ChunkCodec, ChunkCodecError, CompactionPolicy, Frame, Key,
+    PartitionState, Rollup, SealedEpoch, Snapshot, SnapshotKind, StateOptions,
 };
 use crate::metrics;
 use crate::sink::{write_timestamp, CassandraSink, DeadLetter, EpochWrite};
@@ -50,6 +51,8 @@ pub struct PartitionDeps {
     pub checkpoint: Addr<CheckpointActor>,
     pub merger: Addr<Merger>,
     pub io: tokio::runtime::Handle,
+    /// Live values of the knobs `PATCH /config` may change.
+    pub tuning: Arc<Tuning>,
 }
 
 struct Pending {
@@ -74,13 +77,17 @@ struct Meters {
     committed_offset: IntGauge,
     keys: IntGauge,
     lag: IntGauge,
-    backpressure_ms: IntCounter,
+    backpressure: Counter,
     epoch_commit: Histogram,
     event_commit: Histogram,
 }
 
 impl Meters {
     fn new(id: &str) -> Self {
+        // Every reason exists from the start, so a dashboard query has a series.
+        for reason in BadLine::REASONS {
+            metrics::MALFORMED.with_label_values(&[id, reason]);
+        }
         Meters {
             events_in: metrics::EVENTS_IN.with_label_values(&[id]),
             committed: metrics::EVENTS_COMMITTED.with_label_values(&[id]),
@@ -90,7 +97,7 @@ impl Meters {
             committed_offset: metrics::COMMITTED_OFFSET.with_label_values(&[id]),
             keys: metrics::PARTITION_KEYS.with_label_values(&[id]),
             lag: metrics::SOURCE_LAG.with_label_values(&[id]),
-            backpressure_ms: metrics::BACKPRESSURE_MS.with_label_values(&[id]),
+            backpressure: metrics::BACKPRESSURE_SECONDS.with_label_values(&[id]),
             epoch_commit: metrics::EPOCH_COMMIT_SECONDS.with_label_values(&[id]),
             event_commit: metrics::EVENT_COMMIT_SECONDS.with_label_values(&[id]),
         }
@@ -122,6 +129,9 @@ pub struct PartitionActor {
     source_eof: bool,
     draining: bool,
     stopped: bool,
+    /// Removed from the processor: never restarts its work again.
+    retired: bool,
+    seal_timer: Option<SpawnHandle>,
     consecutive_failures: u32,
     cause: Option<RestartCause>,
     backpressured_since: Option<Instant>,
@@ -166,6 +176,8 @@ impl PartitionActor {
             source_eof: false,
             draining: false,
             stopped: false,
+            retired: false,
+            seal_timer: None,
             consecutive_failures: 0,
             cause: None,
             backpressured_since: None,
@@ -201,6 +213,10 @@ impl PartitionActor {
     // ---- restore -------------------------------------------------------------
 
     fn restore(&mut self, ctx: &mut Context<Self>) {
+        if self.stopped {
+            // Stopped while a restart was waiting out its backoff.
+            return;
+        }
         let checkpoint = self.deps.checkpoint.clone();
         let cassandra = self.deps.cassandra.clone();
         let io = self.deps.io.clone();
@@ -372,7 +388,7 @@ impl PartitionActor {
             FramedRead::with_capacity(read, codec, CHUNK_BYTES),
             rx,
         ));
-        ctx.run_interval(self.proc.flush_interval, |act, ctx| act.seal(ctx));
+        self.schedule_seal(ctx);
         self.stats.set_state(Lifecycle::Running);
         if let Some(at) = self.restarted_at.take() {
             self.stats
@@ -468,6 +484,19 @@ impl PartitionActor {
     }
 
     // ---- epochs --------------------------------------------------------------
+
+    /// (Re)arms the seal timer with the current flush interval.
+    fn schedule_seal(&mut self, ctx: &mut Context<Self>) {
+        if let Some(timer) = self.seal_timer.take() {
+            ctx.cancel_future(timer);
+        }
+        let every = self.deps.tuning.flush_interval();
+        self.seal_timer = Some(ctx.run_later(every, |act, ctx| {
+            act.seal_timer = None;
+            act.seal(ctx);
+            act.schedule_seal(ctx);
+        }));
+    }
 
     fn seal(&mut self, ctx: &mut Context<Self>) {
         let Some(state) = self.state.as_mut() else {
@@ -634,7 +663,7 @@ impl PartitionActor {
         let n = self.pending.len();
         self.stats.inflight_epochs.store(n as u64, Relaxed);
         self.meters.inflight.set(n as i64);
-        let over = n >= self.proc.max_inflight_epochs as usize || self.draining;
+        let over = n >= self.deps.tuning.max_inflight_epochs() as usize || self.draining;
         if let Some(gate) = &self.gate {
             gate.set_open(!over);
         }
@@ -645,8 +674,8 @@ impl PartitionActor {
             }
             (false, Some(since)) => {
                 self.meters
-                    .backpressure_ms
-                    .inc_by(since.elapsed().as_millis() as u64);
+                    .backpressure
+                    .inc_by(since.elapsed().as_secs_f64());
                 self.backpressured_since = None;
                 if self.stats.state() == Lifecycle::Backpressured {
                     self.stats.set_state(Lifecycle::Running);
@@ -689,10 +718,14 @@ impl Actor for PartitionActor {
 impl Supervised for PartitionActor {
     fn restarting(&mut self, _: &mut Self::Context) {
         let cause = self.cause.take().unwrap_or(RestartCause::Connection);
-        self.stats.count_restart(cause);
-        metrics::RESTARTS
-            .with_label_values(&["partition", cause.as_str()])
-            .inc();
+        if !self.retired {
+            self.stats.count_restart(cause);
+            metrics::RESTARTS
+                .with_label_values(&["partition", cause.as_str()])
+                .inc();
+        }
+        // Handles of the old context mean nothing in the new one.
+        self.seal_timer = None;
         if self.cfg.mode == SourceMode::Shared {
             // Lines read past the committed offset are gone with the connection.
             let read = self
@@ -706,8 +739,8 @@ impl Supervised for PartitionActor {
         }
         if let Some(since) = self.backpressured_since.take() {
             self.meters
-                .backpressure_ms
-                .inc_by(since.elapsed().as_millis() as u64);
+                .backpressure
+                .inc_by(since.elapsed().as_secs_f64());
         }
         self.state = None;
         self.pending.clear();
@@ -731,7 +764,7 @@ impl StreamHandler<Result<Frame, ChunkCodecError>> for PartitionActor {
                 let full = self
                     .state
                     .as_ref()
-                    .map(|s| s.epoch_events() >= self.proc.max_epoch_events)
+                    .map(|s| s.epoch_events() >= self.deps.tuning.max_epoch_events())
                     .unwrap_or(false);
                 if full {
                     self.seal(ctx);
@@ -808,12 +841,75 @@ fn wait_until_committed(act: &mut PartitionActor) -> impl ActorFuture<PartitionA
     .then(
         |done, act, _| -> std::pin::Pin<Box<dyn ActorFuture<PartitionActor, Output = ()>>> {
             if done {
-                act.stopped = true;
-                act.stats.set_state(Lifecycle::Stopped);
+                // A `Resume` that came meanwhile wins.
+                if act.draining {
+                    act.stopped = true;
+                    act.stats.set_state(Lifecycle::Stopped);
+                }
                 Box::pin(fut::ready(()))
             } else {
                 Box::pin(wait_until_committed(act))
             }
         },
     )
+}
+
+/// Undoes a [`Drain`]: reading resumes from where it stopped (or from the last
+/// committed offset, when the actor was restarted while stopped).
+#[derive(Message)]
+#[rtype(result = "()")]
+pub struct Resume;
+
+impl Handler<Resume> for PartitionActor {
+    type Result = ();
+
+    fn handle(&mut self, _: Resume, ctx: &mut Self::Context) {
+        if !self.stopped && !self.draining {
+            return;
+        }
+        self.stopped = false;
+        self.draining = false;
+        if self.state.is_none() {
+            self.stats.set_state(Lifecycle::Starting);
+            self.restore(ctx);
+        } else {
+            self.stats.set_state(Lifecycle::Running);
+            self.update_backpressure();
+            self.check_finished();
+        }
+    }
+}
+
+/// The partition is removed: drop the connection and every timer for good. Once
+/// the last address is gone the actor ends instead of being restarted.
+#[derive(Message)]
+#[rtype(result = "()")]
+pub struct Retire;
+
+impl Handler<Retire> for PartitionActor {
+    type Result = ();
+
+    fn handle(&mut self, _: Retire, ctx: &mut Self::Context) {
+        self.retired = true;
+        self.stopped = true;
+        ctx.stop();
+    }
+}
+
+/// The live tuning changed: re-arm the seal timer and re-check backpressure.
+#[derive(Message)]
+#[rtype(result = "()")]
+pub struct Retune;
+
+impl Handler<Retune> for PartitionActor {
+    type Result = ();
+
+    fn handle(&mut self, _: Retune, ctx: &mut Self::Context) {
+        if self.gate.is_some() && self.state.is_some() {
+            self.schedule_seal(ctx);
+            if !self.stopped {
+                self.update_backpressure();
+            }
+        }
+    }
 }

@@ -74,15 +74,15 @@ pub fn run(global: &GlobalArgs, args: DemoArgs) -> anyhow::Result<ExitCode> {
         let started = Instant::now();
         let processor = Processor::start(config, io.handle().clone()).await?;
         if let Some(range) = cycles.as_range() {
-            for (i, p) in processor.partitions.iter().enumerate() {
+            for (i, p) in processor.partitions().iter().enumerate() {
                 let lines = partition_lines(range.clone(), i as u64, args.partitions as u64);
                 p.stats.expected_lines.store(lines, Relaxed);
             }
         }
         if let Some(ms) = args.kill_every {
-            let n = processor.partitions.len();
-            let addrs: Vec<_> = processor.partitions.iter().map(|p| p.id.clone()).collect();
-            let killer = processor.partitions.iter().map(|p| p.addr.clone()).collect::<Vec<_>>();
+            let n = processor.partitions().len();
+            let addrs: Vec<_> = processor.partitions().iter().map(|p| p.id.clone()).collect();
+            let killer = processor.partitions().iter().map(|p| p.addr.clone()).collect::<Vec<_>>();
             actix::spawn(async move {
                 let mut k = 0usize;
                 loop {

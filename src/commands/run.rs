@@ -36,7 +36,10 @@ pub fn run(global: &GlobalArgs, args: RunArgs) -> anyhow::Result<ExitCode> {
     let system = actix::System::new();
     let code = system.block_on(async {
         let processor = Processor::start(config, io.handle().clone()).await?;
-        tracing::info!(partitions = processor.partitions.len(), "processor running");
+        tracing::info!(
+            partitions = processor.partitions().len(),
+            "processor running"
+        );
         let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
         loop {
             tokio::select! {
