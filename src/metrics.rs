@@ -308,7 +308,7 @@ mod tests {
     #[test]
     fn all_metrics_register() {
         super::init();
-        assert_eq!(super::REGISTRY.gather().len() >= 10, true);
+        assert!(super::REGISTRY.gather().len() >= 10);
         let text = super::render();
         assert!(text.contains("ssa_raw_rows_written_total"));
     }

@@ -129,10 +129,10 @@ impl Processor {
                     .context("the Cassandra checkpoint store needs a session")?;
                 let ks = keyspace.clone();
                 let chunk = config.processor.checkpoint_chunk_bytes;
-                CheckpointStore::Cassandra(
+                CheckpointStore::Cassandra(Box::new(
                     io.spawn(async move { CassandraStore::new(session, &ks, chunk).await })
                         .await??,
-                )
+                ))
             }
             CheckpointStoreKind::Local => {
                 CheckpointStore::Local(LocalStore::new(&config.processor.checkpoint_dir))

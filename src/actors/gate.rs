@@ -54,11 +54,8 @@ impl<S: Stream + Unpin> Stream for Gated<S> {
     type Item = S::Item;
 
     fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<S::Item>> {
-        loop {
-            match Pin::new(&mut self.changes).poll_next(cx) {
-                Poll::Ready(Some(open)) => self.open = open,
-                Poll::Ready(None) | Poll::Pending => break,
-            }
+        while let Poll::Ready(Some(open)) = Pin::new(&mut self.changes).poll_next(cx) {
+            self.open = open;
         }
         if !self.open {
             return Poll::Pending;

@@ -644,7 +644,7 @@ impl PartitionActor {
             partition: self.index,
             sealed: p.sealed,
         });
-        if epoch % FORGET_INTENTS_EVERY == 0 {
+        if epoch.is_multiple_of(FORGET_INTENTS_EVERY) {
             if let Some(sink) = self.deps.cassandra.clone() {
                 let id = self.id.clone();
                 self.deps.io.spawn(async move {

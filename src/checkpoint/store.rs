@@ -5,7 +5,7 @@ use crate::core::Snapshot;
 
 /// One of the two stores (an enum, so no boxed futures are needed).
 pub enum CheckpointStore {
-    Cassandra(CassandraStore),
+    Cassandra(Box<CassandraStore>),
     Local(LocalStore),
 }
 

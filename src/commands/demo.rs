@@ -33,6 +33,10 @@ pub struct DemoArgs {
     /// Fault injection: kill a partition actor every this many milliseconds.
     #[arg(long, value_name = "MS")]
     pub kill_every: Option<u64>,
+    /// Drop the keyspace first, so the demo starts from nothing (otherwise it
+    /// resumes from the checkpoints of the last run).
+    #[arg(long)]
+    pub fresh: bool,
     /// No status line.
     #[arg(long, short)]
     pub quiet: bool,
@@ -68,6 +72,18 @@ pub fn run(global: &GlobalArgs, args: DemoArgs) -> anyhow::Result<ExitCode> {
         })
         .collect();
     config.validate()?;
+
+    if args.fresh {
+        let cfg = config.cassandra.clone();
+        io.block_on(async move {
+            let session = crate::cassandra::connect(&cfg).await?;
+            session
+                .query_unpaged(format!("DROP KEYSPACE IF EXISTS {}", cfg.keyspace), ())
+                .await
+                .with_context(|| format!("dropping keyspace {}", cfg.keyspace))?;
+            Ok::<_, anyhow::Error>(())
+        })?;
+    }
 
     let system = actix::System::new();
     let code = system.block_on(async {

@@ -49,6 +49,9 @@ impl Report {
     }
 }
 
+/// A stored total: count, sum, min, max.
+type Stored = (i64, Option<i64>, Option<i64>, Option<i64>);
+
 type TotalRow = (
     Uuid,
     String,
@@ -80,8 +83,7 @@ pub async fn verify(
     let truth = workload.truth(range.clone());
     let has_values = workload.format().has_time_and_value();
 
-    let mut stored: HashMap<(Uuid, String), (i64, Option<i64>, Option<i64>, Option<i64>)> =
-        HashMap::new();
+    let mut stored: HashMap<(Uuid, String), Stored> = HashMap::new();
     let mut rows = session
         .query_iter(
             long(format!(

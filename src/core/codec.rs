@@ -149,6 +149,10 @@ impl Decoder for ChunkCodec {
                 None => return Ok(None),
             }
         }
+        if self.complete_end > buf.len() {
+            // The caller changed the buffer behind our back: scan it afresh.
+            self.reset_scan();
+        }
         let limit = buf.len().min(self.max_chunk_bytes);
         while self.scanned < limit {
             match memchr(b'\n', &buf[self.scanned..limit]) {
@@ -413,6 +417,25 @@ mod tests {
             items,
             vec![Item::Line(b"a\r".to_vec()), Item::Line(b"\r".to_vec())]
         );
+    }
+
+    #[tokio::test]
+    async fn works_under_framed_read() {
+        use futures::StreamExt;
+        use tokio_util::codec::FramedRead;
+
+        let input: &[u8] = b"one\ntwo\nthree\n0123456789abcdef\nfour\ntail";
+        let mut frames = FramedRead::with_capacity(input, ChunkCodec::new(16, 8), 16);
+        let mut items = Vec::new();
+        while let Some(frame) = frames.next().await {
+            match frame.unwrap() {
+                Frame::Lines(chunk) => items.extend(chunk.lines().map(|l| l.to_vec())),
+                Frame::Oversized { len, .. } => items.push(format!("<{len}>").into_bytes()),
+                Frame::Unterminated(b) => items.push([&b"~"[..], &b].concat()),
+            }
+        }
+        let expected: Vec<&[u8]> = vec![b"one", b"two", b"three", b"<16>", b"four", b"~tail"];
+        assert_eq!(items, expected);
     }
 
     fn line_strategy() -> impl Strategy<Value = Vec<u8>> {

@@ -1,28 +1,43 @@
 //! Pure processing logic: framing socket bytes into line chunks, parsing lines,
 //! cumulative rollups per key and minute cut into epochs, and incremental
 //! snapshots. No I/O, no actors: the partition actor calls into this.
+//!
+//! A partition actor's life, in calls:
+//! - input: `add_stream(FramedRead::with_capacity(read, ChunkCodec::new(..), n))`;
+//!   per [`Frame`], [`ingest_frame`] (parse + [`PartitionState::record`] /
+//!   `record_bad`, one offset per line, bad lines to a callback for dead letters);
+//! - every `flush_interval` or at `max_epoch_events` ([`PartitionState::epoch_events`]):
+//!   [`PartitionState::seal_epoch`] → [`SealedEpoch`] for the sink, and at once
+//!   [`PartitionState::snapshot`] with the kind [`CompactionPolicy`] picks, then
+//!   [`encode`] and [`split_chunks`] for the checkpoint table;
+//! - on (re)start: [`decode`] the last base and the deltas after it, [`restore`],
+//!   and resume reading at [`PartitionState::offset`].
 
 pub mod bad_line;
 pub mod bucket;
 pub mod codec;
 pub mod event;
 pub mod frame;
+pub mod ingest;
 pub mod key;
 pub mod parse;
 pub mod rollup;
 pub mod sealed;
 pub mod snapshot;
 pub mod state;
+#[cfg(test)]
+mod testkit;
 
 pub use bad_line::BadLine;
 pub use bucket::{minute_of, MinuteWatermark, MINUTE_MS};
 pub use codec::{ChunkCodec, ChunkCodecError, OVERSIZED_PREFIX_BYTES};
 pub use event::EventRef;
 pub use frame::{Frame, LineChunk, Lines};
+pub use ingest::{ingest_frame, ingest_line, IngestStats};
 pub use key::{Key, KeyHasher, KeyMap, KeyRef};
 pub use parse::parse_line;
 pub use rollup::{Rollup, ValueStats};
-pub use sealed::{RawRow, SealedEpoch};
+pub use sealed::{KeyRow, MinuteRow, RawRow, SealedEpoch};
 pub use snapshot::{
     decode, encode, reassemble, restore, split_chunks, CompactionPolicy, RestoreError, Snapshot,
     SnapshotError, SnapshotKind,

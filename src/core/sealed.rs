@@ -3,12 +3,21 @@
 
 use std::ops::Range;
 
+use serde::{Deserialize, Serialize};
+
 use super::bucket::MinuteWatermark;
 use super::key::Key;
 use super::rollup::Rollup;
 
+/// A key with its absolute cumulative rollup.
+pub type KeyRow = (Key, Rollup);
+
+/// A minute bucket: (index of its key in the accompanying key list, minute start
+/// in Unix ms, absolute rollup of that key in that minute).
+pub type MinuteRow = (u32, i64, Rollup);
+
 /// One raw event row, keyed in Cassandra by (partition, offset).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub struct RawRow {
     pub offset: u64,
     /// Index into [`SealedEpoch::touched`]: the event's key.
@@ -22,7 +31,8 @@ pub struct RawRow {
 }
 
 /// The result of [`PartitionState::seal_epoch`](super::state::PartitionState::seal_epoch).
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// Serializable so it can be recorded as the epoch's intent before the writes.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SealedEpoch {
     pub epoch: u64,
     /// First source offset of the epoch.
@@ -31,10 +41,10 @@ pub struct SealedEpoch {
     pub offset_end: u64,
     /// Every key touched in the epoch with its ABSOLUTE cumulative rollup, in
     /// first-touch order.
-    pub touched: Vec<(Key, Rollup)>,
+    pub touched: Vec<KeyRow>,
     /// Every minute bucket touched: (index into `touched`, minute start in Unix
     /// ms, ABSOLUTE rollup of that key in that minute).
-    pub minutes: Vec<(u32, i64, Rollup)>,
+    pub minutes: Vec<MinuteRow>,
     /// The epoch's events in offset order; empty unless raw capture is on.
     pub raw: Vec<RawRow>,
     /// Events counted in the epoch.

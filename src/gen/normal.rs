@@ -68,9 +68,8 @@ mod tests {
     #[test]
     fn table_is_increasing_and_symmetric_about_the_mean() {
         assert!(THRESHOLDS.windows(2).all(|w| w[0] < w[1]));
-        for i in 0..THRESHOLDS.len() {
-            let j = THRESHOLDS.len() - 1 - i;
-            let total = THRESHOLDS[i] as u128 + THRESHOLDS[j] as u128;
+        for (i, (low, high)) in THRESHOLDS.iter().zip(THRESHOLDS.iter().rev()).enumerate() {
+            let total = *low as u128 + *high as u128;
             let diff = total.abs_diff(1u128 << 64);
             assert!(diff <= 2, "asymmetry at {i}: {diff}");
         }

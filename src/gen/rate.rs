@@ -3,7 +3,9 @@
 //! Tokens are reserved with one atomic compare-and-swap per batch (never per line),
 //! on a virtual clock counted in tokens: a reservation of `n` tokens ends `n` ticks
 //! after the later of the previous reservation and now, and its holder sends once
-//! that moment has come. Idle time earns no credit, so no burst follows a pause.
+//! that moment has come. Lateness (timer resolution, a busy runtime) is made up
+//! from a credit of at most 50 ms of events, so the rate holds, and no larger burst
+//! follows a pause.
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
@@ -12,6 +14,8 @@ use tokio::time::Instant;
 
 /// Grants per second aimed at: a batch holds `rate / GRANTS_PER_SECOND` events.
 const GRANTS_PER_SECOND: u64 = 100;
+/// Credit kept for late senders: 1/20 s (50 ms) worth of events.
+pub const CREDIT_SECONDS_INV: u64 = 20;
 const NANOS: u128 = 1_000_000_000;
 
 /// A shared limit of `rate` events per second; `rate == 0` means no limit.
@@ -60,9 +64,10 @@ impl RateLimiter {
     /// when, since then, they may be sent.
     fn reserve(&self, now: Duration, n: u64) -> Duration {
         let now = u64::try_from(now.as_nanos() * self.rate as u128 / NANOS).unwrap_or(u64::MAX);
+        let credit = self.rate / CREDIT_SECONDS_INV;
         let mut current = self.reserved_until.load(Ordering::Relaxed);
         let end = loop {
-            let end = current.max(now).saturating_add(n);
+            let end = current.max(now.saturating_sub(credit)).saturating_add(n);
             match self.reserved_until.compare_exchange_weak(
                 current,
                 end,
@@ -105,10 +110,22 @@ mod tests {
     }
 
     #[test]
-    fn idle_time_earns_no_burst() {
+    fn idle_time_earns_at_most_50_ms_of_credit() {
         let limiter = RateLimiter::new(1000);
         limiter.reserve(Duration::ZERO, 100);
         let at = limiter.reserve(Duration::from_secs(10), 500);
-        assert_eq!(at, Duration::from_millis(10_500));
+        assert_eq!(at, Duration::from_millis(10_450));
+    }
+
+    #[test]
+    fn a_late_sender_catches_up() {
+        let limiter = RateLimiter::new(1000);
+        assert_eq!(
+            limiter.reserve(Duration::ZERO, 10),
+            Duration::from_millis(10)
+        );
+        // Woken 3 ms late: the next batch is still due 10 ms after the previous one.
+        let at = limiter.reserve(Duration::from_millis(13), 10);
+        assert_eq!(at, Duration::from_millis(20));
     }
 }

@@ -68,3 +68,181 @@ pub async fn drop_keyspace(session: &Session, keyspace: &str) {
 pub fn ssa_bin() -> &'static str {
     env!("CARGO_BIN_EXE_ssa")
 }
+
+use std::net::SocketAddr;
+use std::ops::Range;
+use std::sync::atomic::Ordering::Relaxed;
+use std::time::{Duration, Instant};
+
+use ssa::commands::verify::{Report, VerifyArgs};
+use ssa::commands::workload::WorkloadArgs;
+use ssa::config::{Config, PartitionConfig, SourceMode};
+use ssa::format::Format;
+use ssa::gen::{partition_lines, CycleRange, KeyMode, ServeMode, ServeOptions, Workload};
+use ssa::processor::Processor;
+use tokio_util::sync::CancellationToken;
+
+/// A configuration for tests: the test node, its own keyspace, fast epochs, no admin.
+pub fn test_config(keyspace: &str) -> Config {
+    let mut config = Config {
+        cassandra: cassandra_config(keyspace),
+        ..Config::default()
+    };
+    config.processor.flush_interval = Duration::from_millis(200);
+    config.processor.max_epoch_events = 20_000;
+    config.admin.enabled = false;
+    config
+}
+
+/// Starts `ssa gen` in-process on 127.0.0.1:0.
+pub fn start_gen(
+    io: &tokio::runtime::Runtime,
+    workload: Workload,
+    mode: ServeMode,
+    cycles: Range<u64>,
+    rate: u64,
+) -> (SocketAddr, CancellationToken) {
+    let listener = io
+        .block_on(tokio::net::TcpListener::bind("127.0.0.1:0"))
+        .unwrap();
+    let addr = listener.local_addr().unwrap();
+    let mut opts = ServeOptions::new(workload, mode, CycleRange::finite(cycles));
+    opts.rate = rate;
+    let token = CancellationToken::new();
+    io.spawn(ssa::gen::serve(listener, opts, token.clone()));
+    (addr, token)
+}
+
+pub fn replayable_partitions(addr: SocketAddr, n: u32, format: Format) -> Vec<PartitionConfig> {
+    (0..n)
+        .map(|i| PartitionConfig {
+            id: format!("p{i}"),
+            source: format!("tcp://{addr}"),
+            mode: SourceMode::Replayable,
+            format,
+            index: i,
+            count: n,
+        })
+        .collect()
+}
+
+/// Fault injection while a run goes on.
+#[derive(Debug, Clone, Default)]
+pub struct Faults {
+    /// Kill a partition actor this many times, one every `every`.
+    pub partition_kills: u32,
+    pub sink_kills: u32,
+    pub checkpoint_kills: u32,
+    pub every: Duration,
+}
+
+/// What a run looked like from inside.
+#[derive(Debug, Clone)]
+pub struct RunOutcome {
+    pub restarts: u64,
+    pub killed_restarts: u64,
+    pub lost_events: u64,
+    pub committed: u64,
+    pub max_inflight_seen: u64,
+    pub backpressured_seen: bool,
+}
+
+/// Runs the processor until every partition has finished (or `limit` passes).
+pub fn run_processor(
+    config: Config,
+    io: &tokio::runtime::Runtime,
+    expected: Option<(Range<u64>, u32)>,
+    faults: Faults,
+    limit: Duration,
+) -> RunOutcome {
+    let handle = io.handle().clone();
+    actix::System::new().block_on(async move {
+        let processor = Processor::start(config, handle)
+            .await
+            .expect("processor starts");
+        if let Some((range, n)) = &expected {
+            for (i, p) in processor.partitions().iter().enumerate() {
+                p.stats
+                    .expected_lines
+                    .store(partition_lines(range.clone(), i as u64, *n as u64), Relaxed);
+            }
+        }
+        let started = Instant::now();
+        let mut next_fault = started + faults.every;
+        let (mut pk, mut sk, mut ck) = (0, 0, 0);
+        let mut max_inflight = 0;
+        let mut backpressured = false;
+        while !processor.all_finished() {
+            assert!(
+                started.elapsed() < limit,
+                "run did not finish within {limit:?}: {:?}",
+                processor.snapshots()
+            );
+            tokio::time::sleep(Duration::from_millis(5)).await;
+            for s in processor.snapshots() {
+                max_inflight = max_inflight.max(s.uncommitted_epochs);
+                backpressured |= s.state == ssa::actors::stats::PartitionState::Backpressured;
+            }
+            if Instant::now() >= next_fault {
+                next_fault += faults.every;
+                if pk < faults.partition_kills {
+                    let partitions = processor.partitions();
+                    let p = &partitions[pk as usize % partitions.len()];
+                    processor.kill_partition(&p.id);
+                    pk += 1;
+                } else if sk < faults.sink_kills {
+                    processor.sink.do_send(ssa::actors::sink::KillSink);
+                    sk += 1;
+                } else if ck < faults.checkpoint_kills {
+                    processor
+                        .checkpoint
+                        .do_send(ssa::actors::checkpoint::KillCheckpoint);
+                    ck += 1;
+                }
+            }
+        }
+        assert_eq!(
+            pk, faults.partition_kills,
+            "the run ended before every kill was made"
+        );
+        processor.flush().await;
+        let snaps = processor.snapshots();
+        RunOutcome {
+            restarts: snaps.iter().map(|s| s.restarts).sum(),
+            killed_restarts: snaps.iter().map(|s| s.restarts_by_cause["killed"]).sum(),
+            lost_events: snaps.iter().map(|s| s.lost_events).sum(),
+            committed: snaps.iter().map(|s| s.committed_offset).sum(),
+            max_inflight_seen: max_inflight,
+            backpressured_seen: backpressured,
+        }
+    })
+}
+
+pub fn verify_args(cycles: Range<u64>, format: Format) -> VerifyArgs {
+    VerifyArgs {
+        workload: WorkloadArgs {
+            cycles: CycleRange::finite(cycles),
+            sources: 100,
+            format,
+            keys: KeyMode::Bounded,
+            words: None,
+            ts_start_ms: ssa::gen::DEFAULT_TS_START_MS,
+            ts_step_ms: 1,
+        },
+        no_raw: false,
+        show: 10,
+    }
+}
+
+pub fn verify(io: &tokio::runtime::Runtime, keyspace: &str, args: &VerifyArgs) -> Report {
+    io.block_on(async {
+        let session = session(keyspace).await;
+        ssa::commands::verify::verify(&session, keyspace, args)
+            .await
+            .expect("verify runs")
+    })
+}
+
+pub fn io_runtime() -> tokio::runtime::Runtime {
+    ssa::processor::io_runtime().unwrap()
+}

@@ -29,7 +29,7 @@ impl PartitionState {
         let (keys, minutes) = self.export();
         Ok(Snapshot {
             partition: self.partition().to_owned(),
-            epoch: self.epoch() - 1,
+            epoch: self.epoch().saturating_sub(1),
             offset: self.offset(),
             kind: SnapshotKind::Base,
             keys,

@@ -3,8 +3,7 @@
 use serde::{Deserialize, Serialize};
 
 use crate::core::bucket::MinuteWatermark;
-use crate::core::key::Key;
-use crate::core::rollup::Rollup;
+use crate::core::sealed::{KeyRow, MinuteRow};
 
 /// Whether a snapshot holds the whole state or only what one epoch changed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -24,10 +23,10 @@ pub struct Snapshot {
     pub offset: u64,
     pub kind: SnapshotKind,
     /// Base: every key. Delta: exactly the keys touched in `epoch`.
-    pub keys: Vec<(Key, Rollup)>,
+    pub keys: Vec<KeyRow>,
     /// Minute buckets: (index into `keys`, minute start in Unix ms, rollup). Base:
     /// every bucket in memory. Delta: exactly the buckets touched in `epoch`.
-    pub minutes: Vec<(u32, i64, Rollup)>,
+    pub minutes: Vec<MinuteRow>,
     /// Bucket watermark after `epoch` (restore evicts under its floor).
     pub watermark: MinuteWatermark,
 }

@@ -1,0 +1,453 @@
+//! The processor against the real node and real sockets: exact results with and
+//! without faults (the must-holds of the processor issue).
+
+mod common;
+
+use std::time::Duration;
+
+use common::*;
+use ssa::format::Format;
+use ssa::gen::{ServeMode, Workload};
+
+const CYCLES: std::ops::Range<u64> = 0..200_000;
+
+#[test]
+fn four_replayable_partitions_are_exact() {
+    let keyspace = unique_keyspace("exact");
+    let io = io_runtime();
+    let (addr, gen) = start_gen(&io, Workload::default(), ServeMode::Partitioned, CYCLES, 0);
+    let mut config = test_config(&keyspace);
+    config.partitions = replayable_partitions(addr, 4, Format::Seed);
+    let out = run_processor(
+        config,
+        &io,
+        Some((CYCLES, 4)),
+        Faults::default(),
+        Duration::from_secs(240),
+    );
+    gen.cancel();
+    assert_eq!(out.committed, 200_000);
+    assert_eq!(out.restarts, 0);
+    let report = verify(&io, &keyspace, &verify_args(CYCLES, Format::Seed));
+    assert_eq!(report.raw_rows, Some(200_000));
+    assert!(report.is_exact(), "{report:?}");
+    assert_eq!(
+        report.keys_checked,
+        Workload::default().truth(CYCLES).len() as u64
+    );
+}
+
+#[test]
+fn killed_partition_actors_stay_exact() {
+    let keyspace = unique_keyspace("kills");
+    let io = io_runtime();
+    // Rate-limited so that the kills land while data flows.
+    let (addr, gen) = start_gen(
+        &io,
+        Workload::default(),
+        ServeMode::Partitioned,
+        CYCLES,
+        50_000,
+    );
+    let mut config = test_config(&keyspace);
+    config.partitions = replayable_partitions(addr, 4, Format::Seed);
+    let faults = Faults {
+        partition_kills: 5,
+        every: Duration::from_millis(500),
+        ..Faults::default()
+    };
+    let out = run_processor(
+        config,
+        &io,
+        Some((CYCLES, 4)),
+        faults,
+        Duration::from_secs(240),
+    );
+    gen.cancel();
+    assert_eq!(out.killed_restarts, 5);
+    assert_eq!(out.committed, 200_000);
+    let report = verify(&io, &keyspace, &verify_args(CYCLES, Format::Seed));
+    assert!(report.is_exact(), "{report:?}");
+}
+
+#[test]
+fn killed_sink_and_checkpoint_actors_stay_exact() {
+    let keyspace = unique_keyspace("actorkills");
+    let io = io_runtime();
+    let (addr, gen) = start_gen(
+        &io,
+        Workload::default(),
+        ServeMode::Partitioned,
+        CYCLES,
+        50_000,
+    );
+    let mut config = test_config(&keyspace);
+    config.partitions = replayable_partitions(addr, 4, Format::Seed);
+    let faults = Faults {
+        sink_kills: 3,
+        checkpoint_kills: 3,
+        every: Duration::from_millis(400),
+        ..Faults::default()
+    };
+    run_processor(
+        config,
+        &io,
+        Some((CYCLES, 4)),
+        faults,
+        Duration::from_secs(240),
+    );
+    gen.cancel();
+    let report = verify(&io, &keyspace, &verify_args(CYCLES, Format::Seed));
+    assert!(report.is_exact(), "{report:?}");
+}
+
+#[test]
+fn csv_values_give_exact_sum_min_max_and_minute_buckets() {
+    let keyspace = unique_keyspace("csv");
+    let io = io_runtime();
+    let workload = Workload::new(ssa::gen::WorkloadOptions {
+        format: Format::Csv,
+        ..Default::default()
+    })
+    .unwrap();
+    let cycles = 0..150_000;
+    let (addr, gen) = start_gen(
+        &io,
+        workload.clone(),
+        ServeMode::Partitioned,
+        cycles.clone(),
+        0,
+    );
+    let mut config = test_config(&keyspace);
+    config.partitions = replayable_partitions(addr, 3, Format::Csv);
+    run_processor(
+        config,
+        &io,
+        Some((cycles.clone(), 3)),
+        Faults::default(),
+        Duration::from_secs(240),
+    );
+    gen.cancel();
+    let report = verify(&io, &keyspace, &verify_args(cycles.clone(), Format::Csv));
+    assert!(report.is_exact(), "{report:?}");
+
+    // Minute buckets (event time: 1 ms per cycle) sum, per minute, to the events of that minute.
+    let per_minute: Vec<(i64, i64)> = io.block_on(async {
+        let s = session(&keyspace).await;
+        let rows = s
+            .query_unpaged(
+                format!("SELECT minute, count FROM {keyspace}.rollups_by_minute"),
+                (),
+            )
+            .await
+            .unwrap()
+            .into_rows_result()
+            .unwrap();
+        let mut m = std::collections::BTreeMap::new();
+        for r in rows.rows::<(scylla::value::CqlTimestamp, i64)>().unwrap() {
+            let (ts, c) = r.unwrap();
+            *m.entry(ts.0).or_insert(0) += c;
+        }
+        m.into_iter().collect()
+    });
+    let start = ssa::gen::DEFAULT_TS_START_MS;
+    let expected: Vec<(i64, i64)> = vec![
+        (start, 60_000),
+        (start + 60_000, 60_000),
+        (start + 120_000, 30_000),
+    ];
+    assert_eq!(per_minute, expected);
+}
+
+/// Serves `bytes` to the first client that connects, then closes: a plain,
+/// non-replayable line producer.
+fn serve_bytes_once(chunks: Vec<(Vec<u8>, Duration)>) -> std::net::SocketAddr {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap();
+    std::thread::spawn(move || {
+        use std::io::Write;
+        let (mut stream, _) = listener.accept().unwrap();
+        for (bytes, pause) in chunks {
+            stream.write_all(&bytes).unwrap();
+            stream.flush().unwrap();
+            std::thread::sleep(pause);
+        }
+    });
+    addr
+}
+
+fn shared_partition(addr: std::net::SocketAddr) -> ssa::config::PartitionConfig {
+    ssa::config::PartitionConfig {
+        id: "push".into(),
+        source: format!("tcp://{addr}"),
+        mode: ssa::config::SourceMode::Shared,
+        format: Format::Seed,
+        index: 0,
+        count: 1,
+    }
+}
+
+#[test]
+fn bad_lines_go_to_dead_letters_and_the_rest_stays_exact() {
+    let keyspace = unique_keyspace("bad");
+    let io = io_runtime();
+    let workload = Workload::default();
+    let n = 50_000u64;
+    let bad: Vec<(&str, Vec<u8>)> = vec![
+        (
+            "bad_uuid",
+            b"not-a-uuid-at-all-but-long-enough-to-look-like-one-word".to_vec(),
+        ),
+        ("empty", Vec::new()),
+        ("not_utf8", {
+            let mut l = workload.line(1).into_bytes();
+            l.truncate(37);
+            l.extend_from_slice(&[0xff, 0xfe, b'x']);
+            l
+        }),
+        ("oversized", vec![b'x'; 10_000]),
+    ];
+    let mut buf = Vec::new();
+    let mut expected_reasons = std::collections::BTreeMap::new();
+    for c in 0..n {
+        if c % 5_000 == 0 {
+            let (reason, line) = &bad[(c / 5_000) as usize % bad.len()];
+            buf.extend_from_slice(line);
+            buf.push(b'\n');
+            *expected_reasons.entry(reason.to_string()).or_insert(0i64) += 1;
+        }
+        workload.write_line(c, &mut buf);
+    }
+    let bad_count: i64 = expected_reasons.values().sum();
+    let addr = serve_bytes_once(vec![(buf, Duration::ZERO)]);
+    let mut config = test_config(&keyspace);
+    config.partitions = vec![shared_partition(addr)];
+    let out = run_processor(
+        config,
+        &io,
+        None,
+        Faults::default(),
+        Duration::from_secs(120),
+    );
+    assert_eq!(out.committed, n + bad_count as u64);
+
+    let report = verify(&io, &keyspace, &verify_args(0..n, Format::Seed));
+    assert!(report.is_exact(), "{report:?}");
+    let reasons = io.block_on(async {
+        let s = session(&keyspace).await;
+        let rows = s
+            .query_unpaged(format!("SELECT reason, line_len FROM {keyspace}.dead_letters WHERE partition_id = 'push'"), ())
+            .await
+            .unwrap()
+            .into_rows_result()
+            .unwrap();
+        let mut m = std::collections::BTreeMap::new();
+        for r in rows.rows::<(String, i64)>().unwrap() {
+            let (reason, len) = r.unwrap();
+            if reason == "oversized" {
+                assert_eq!(len, 10_000);
+            }
+            *m.entry(reason).or_insert(0i64) += 1;
+        }
+        m
+    });
+    assert_eq!(reasons, expected_reasons);
+}
+
+#[test]
+fn a_delta_checkpoint_holds_only_the_keys_its_epoch_touched() {
+    let keyspace = unique_keyspace("delta");
+    let io = io_runtime();
+    let workload = Workload::default();
+    let mut first = Vec::new();
+    for c in 0..20_000 {
+        workload.write_line(c, &mut first);
+    }
+    let all_keys = workload.truth(0..20_000).len();
+    // The second epoch touches exactly 3 keys (cycles 0, 1 and 2 are distinct keys).
+    let mut second = Vec::new();
+    for _ in 0..4 {
+        for c in 0..3 {
+            workload.write_line(c, &mut second);
+        }
+    }
+    let pause = Duration::from_millis(1500);
+    let addr = serve_bytes_once(vec![(first, pause), (second, pause)]);
+    let mut config = test_config(&keyspace);
+    config.partitions = vec![shared_partition(addr)];
+    run_processor(
+        config,
+        &io,
+        None,
+        Faults::default(),
+        Duration::from_secs(120),
+    );
+
+    let snapshots = io.block_on(async {
+        let s = session(&keyspace).await;
+        let store = ssa::checkpoint::CassandraStore::new(s, &keyspace, 512 * 1024)
+            .await
+            .unwrap();
+        let chain = store.load("push").await.unwrap();
+        let mut all = vec![chain.base.clone().unwrap()];
+        all.extend(chain.deltas.clone());
+        all
+    });
+    let base = &snapshots[0];
+    assert_eq!(base.kind, ssa::core::SnapshotKind::Base);
+    let last = snapshots.last().unwrap();
+    assert_eq!(last.kind, ssa::core::SnapshotKind::Delta);
+    assert_eq!(
+        last.keys.len(),
+        3,
+        "the delta holds the 3 touched keys of {all_keys}"
+    );
+    assert_eq!(last.offset, 20_012);
+    let total_in_base_and_deltas: usize = snapshots
+        .iter()
+        .take(snapshots.len() - 1)
+        .map(|s| s.keys.len())
+        .sum();
+    assert!(total_in_base_and_deltas >= all_keys);
+}
+
+#[test]
+fn a_shared_source_killed_once_keeps_totals_equal_to_raw_rows() {
+    let keyspace = unique_keyspace("shared");
+    let io = io_runtime();
+    let (addr, gen) = start_gen(&io, Workload::default(), ServeMode::Shared, CYCLES, 50_000);
+    let mut config = test_config(&keyspace);
+    config.partitions = vec![ssa::config::PartitionConfig {
+        id: "s0".into(),
+        ..shared_partition(addr)
+    }];
+    let faults = Faults {
+        partition_kills: 1,
+        every: Duration::from_millis(1500),
+        ..Faults::default()
+    };
+    let out = run_processor(config, &io, None, faults, Duration::from_secs(120));
+    gen.cancel();
+    assert_eq!(out.killed_restarts, 1);
+
+    let (totals, raw) = io.block_on(async {
+        use futures::TryStreamExt;
+        let s = session(&keyspace).await;
+        let mut totals = std::collections::BTreeMap::new();
+        let mut rows = s
+            .query_iter(
+                format!("SELECT franchise_id, event_name, count FROM {keyspace}.rollups_total"),
+                (),
+            )
+            .await
+            .unwrap()
+            .rows_stream::<(uuid::Uuid, String, i64)>()
+            .unwrap();
+        while let Some((f, e, c)) = rows.try_next().await.unwrap() {
+            totals.insert((f, e), c);
+        }
+        let mut raw = std::collections::BTreeMap::new();
+        let mut rows = s
+            .query_iter(
+                format!("SELECT franchise_id, event_name FROM {keyspace}.events_raw"),
+                (),
+            )
+            .await
+            .unwrap()
+            .rows_stream::<(uuid::Uuid, String)>()
+            .unwrap();
+        while let Some((f, e)) = rows.try_next().await.unwrap() {
+            *raw.entry((f, e)).or_insert(0i64) += 1;
+        }
+        (totals, raw)
+    });
+    assert_eq!(
+        totals, raw,
+        "rollups_total must equal events_raw grouped by key"
+    );
+    let committed: i64 = totals.values().sum();
+    assert_eq!(committed as u64, out.committed);
+    // At-most-once: what was read but not committed at the kill is counted as lost.
+    assert!(
+        out.lost_events > 0,
+        "the kill lost the uncommitted epoch's events"
+    );
+    assert!(committed as u64 + out.lost_events <= CYCLES.end);
+}
+
+#[test]
+fn the_run_process_killed_and_restarted_stays_exact() {
+    let keyspace = unique_keyspace("sigkill");
+    let io = io_runtime();
+    let (addr, gen) = start_gen(
+        &io,
+        Workload::default(),
+        ServeMode::Partitioned,
+        CYCLES,
+        40_000,
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let config_path = dir.path().join("ssa.toml");
+    let mut toml = format!(
+        "[cassandra]\ncontact_points = [\"{}\"]\nkeyspace = \"{keyspace}\"\nconsistency = \"one\"\n\n\
+         [processor]\nflush_interval = \"200ms\"\nmax_epoch_events = 20000\n\n[admin]\nenabled = false\n",
+        contact_point()
+    );
+    for i in 0..4 {
+        toml.push_str(&format!(
+            "\n[[partitions]]\nid = \"p{i}\"\nsource = \"tcp://{addr}\"\nmode = \"replayable\"\nindex = {i}\ncount = 4\n"
+        ));
+    }
+    std::fs::write(&config_path, toml).unwrap();
+    let start = || {
+        std::process::Command::new(ssa_bin())
+            .args(["run", "--exit-when-done", "--config"])
+            .arg(&config_path)
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .unwrap()
+    };
+
+    let mut first = start();
+    // Let it commit a part of the range, then kill it hard.
+    let committed_before_kill = io.block_on(async {
+        let s = session(&keyspace).await;
+        let deadline = std::time::Instant::now() + Duration::from_secs(60);
+        loop {
+            tokio::time::sleep(Duration::from_millis(100)).await;
+            assert!(
+                std::time::Instant::now() < deadline,
+                "no checkpoint within 60 s"
+            );
+            let q = s
+                .query_unpaged(
+                    format!(
+                        "SELECT max(offset) FROM {keyspace}.checkpoints WHERE partition_id = 'p0'"
+                    ),
+                    (),
+                )
+                .await;
+            if let Ok(r) = q {
+                if let Ok((Some(off),)) =
+                    r.into_rows_result().unwrap().single_row::<(Option<i64>,)>()
+                {
+                    if off > 5_000 {
+                        return off;
+                    }
+                }
+            }
+        }
+    });
+    first.kill().unwrap();
+    first.wait().unwrap();
+    assert!(committed_before_kill < 50_000, "the kill must land mid-run");
+
+    let mut second = start();
+    let status = second.wait().unwrap();
+    gen.cancel();
+    assert!(status.success(), "second run exits 0 when done");
+    let report = verify(&io, &keyspace, &verify_args(CYCLES, Format::Seed));
+    assert_eq!(report.raw_rows, Some(200_000));
+    assert!(report.is_exact(), "{report:?}");
+}
