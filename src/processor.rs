@@ -335,8 +335,14 @@ impl Processor {
                 self.io.spawn(shrink);
             }
         }
-        for p in self.partitions() {
-            p.addr.do_send(Retune);
+        // Answer once every partition has re-armed its timers with the new values.
+        let retunes: Vec<_> = self
+            .partitions()
+            .iter()
+            .map(|p| p.addr.send(Retune))
+            .collect();
+        for r in retunes {
+            let _ = r.await;
         }
         Ok(self.tuning.get())
     }

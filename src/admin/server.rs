@@ -92,3 +92,12 @@ impl AdminServer {
         self.handle.stop(true).await;
     }
 }
+
+/// Starts the admin server when `admin.enabled`; the one call `ssa run` and
+/// `ssa demo` make.
+pub fn start_if_enabled(processor: &Arc<Processor>) -> anyhow::Result<Option<AdminServer>> {
+    if !processor.config.admin.enabled {
+        return Ok(None);
+    }
+    start(processor.clone()).map(Some)
+}
