@@ -39,22 +39,32 @@ fn kills_over_rest_leave_the_run_exact() {
         Some(TOKEN),
     );
     let api = ssa.api.clone();
-    api.wait_for("/partitions", Duration::from_secs(120), "every partition commits", |v| {
-        v["partitions"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .all(|p| p["committed_offset"].as_u64().unwrap() > 0)
-    });
+    api.wait_for(
+        "/partitions",
+        Duration::from_secs(120),
+        "every partition commits",
+        |v| {
+            v["partitions"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .all(|p| p["committed_offset"].as_u64().unwrap() > 0)
+        },
+    );
 
     for i in 0..4 {
-        let k = api.post(&format!("/partitions/p{i}/kill"), None).expect(200);
+        let k = api
+            .post(&format!("/partitions/p{i}/kill"), None)
+            .expect(200);
         assert_eq!(k["killed"], "partition");
         assert_eq!(k["id"], format!("p{i}"));
         std::thread::sleep(Duration::from_millis(150));
     }
     for _ in 0..2 {
-        assert_eq!(api.post("/actors/sink/kill", None).expect(200)["killed"], "sink");
+        assert_eq!(
+            api.post("/actors/sink/kill", None).expect(200)["killed"],
+            "sink"
+        );
         std::thread::sleep(Duration::from_millis(150));
         assert_eq!(
             api.post("/actors/checkpoint/kill", None).expect(200)["killed"],
@@ -62,13 +72,18 @@ fn kills_over_rest_leave_the_run_exact() {
         );
         std::thread::sleep(Duration::from_millis(150));
     }
-    let parts = api.wait_for("/partitions", Duration::from_secs(60), "kills are counted", |v| {
-        v["partitions"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .all(|p| p["restarts_by_cause"]["killed"].as_u64().unwrap() >= 1)
-    });
+    let parts = api.wait_for(
+        "/partitions",
+        Duration::from_secs(60),
+        "kills are counted",
+        |v| {
+            v["partitions"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .all(|p| p["restarts_by_cause"]["killed"].as_u64().unwrap() >= 1)
+        },
+    );
     assert_eq!(parts["partitions"].as_array().unwrap().len(), 4);
 
     let chaos = api
@@ -78,21 +93,31 @@ fn kills_over_rest_leave_the_run_exact() {
         )
         .expect(200);
     assert_eq!(chaos["running"], true);
-    api.wait_for("/chaos", Duration::from_secs(60), "chaos kills six actors", |c| {
-        c["kills"]
-            .as_object()
-            .unwrap()
-            .values()
-            .filter_map(Value::as_u64)
-            .sum::<u64>()
-            >= 6
-    });
+    api.wait_for(
+        "/chaos",
+        Duration::from_secs(60),
+        "chaos kills six actors",
+        |c| {
+            c["kills"]
+                .as_object()
+                .unwrap()
+                .values()
+                .filter_map(Value::as_u64)
+                .sum::<u64>()
+                >= 6
+        },
+    );
     let stopped = api.send("DELETE", "/chaos", None).expect(200);
     assert_eq!(stopped["running"], false);
 
     let (code, stdout) = ssa.wait(Duration::from_secs(600));
     let log_text = std::fs::read_to_string(&log).unwrap();
-    assert_eq!(code, 0, "demo failed:\n{stdout}\n{}", admin_support::tail(&log, 40));
+    assert_eq!(
+        code,
+        0,
+        "demo failed:\n{stdout}\n{}",
+        admin_support::tail(&log, 40)
+    );
     assert!(
         stdout.contains("demo done: 200000 events committed by 4 partitions"),
         "{stdout}"

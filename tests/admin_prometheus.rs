@@ -64,7 +64,10 @@ impl Prometheus {
         let log = dir.join("prometheus.log");
         let child = Command::new(bin)
             .arg(format!("--config.file={}", config.display()))
-            .arg(format!("--storage.tsdb.path={}", dir.join("tsdb").display()))
+            .arg(format!(
+                "--storage.tsdb.path={}",
+                dir.join("tsdb").display()
+            ))
             .arg(format!("--web.listen-address=127.0.0.1:{port}"))
             .stdin(Stdio::null())
             .stdout(Stdio::null())
@@ -126,7 +129,10 @@ impl Prometheus {
         if body["status"] != "success" {
             return Err(body.to_string());
         }
-        Ok(body["data"]["result"].as_array().cloned().unwrap_or_default())
+        Ok(body["data"]["result"]
+            .as_array()
+            .cloned()
+            .unwrap_or_default())
     }
 
     fn label_values(&self, label: &str, series: &str) -> Vec<String> {
@@ -136,8 +142,7 @@ impl Prometheus {
             .query("match[]", series)
             .call()
             .expect("label values");
-        let body: Value =
-            serde_json::from_str(&resp.body_mut().read_to_string().unwrap()).unwrap();
+        let body: Value = serde_json::from_str(&resp.body_mut().read_to_string().unwrap()).unwrap();
         body["data"]
             .as_array()
             .unwrap()
@@ -168,14 +173,18 @@ fn has_finite_sample(result: &[Value]) -> bool {
 /// series carry real counts.
 fn feed_bad_partition(api: &admin_support::Api) {
     let port = free_port();
-    let body = json!({"id": "pushed", "source": format!("listen://127.0.0.1:{port}"), "mode": "shared"});
+    let body =
+        json!({"id": "pushed", "source": format!("listen://127.0.0.1:{port}"), "mode": "shared"});
     api.post("/partitions", Some(&body.to_string())).expect(201);
     let started = Instant::now();
     let mut stream = loop {
         match std::net::TcpStream::connect(("127.0.0.1", port)) {
             Ok(s) => break s,
             Err(e) => {
-                assert!(started.elapsed() < Duration::from_secs(30), "no listener: {e}");
+                assert!(
+                    started.elapsed() < Duration::from_secs(30),
+                    "no listener: {e}"
+                );
                 std::thread::sleep(Duration::from_millis(50));
             }
         }
@@ -184,12 +193,19 @@ fn feed_bad_partition(api: &admin_support::Api) {
     let mut lines = String::new();
     for i in 0..50 {
         lines.push_str(&good);
-        lines.push_str(if i % 2 == 0 { "not-a-uuid-word\n" } else { "\n" });
+        lines.push_str(if i % 2 == 0 {
+            "not-a-uuid-word\n"
+        } else {
+            "\n"
+        });
     }
     stream.write_all(lines.as_bytes()).unwrap();
-    api.wait_for("/partitions/pushed", Duration::from_secs(60), "pushed lines are read", |p| {
-        p["bad_lines"].as_u64().unwrap() == 50
-    });
+    api.wait_for(
+        "/partitions/pushed",
+        Duration::from_secs(60),
+        "pushed lines are read",
+        |p| p["bad_lines"].as_u64().unwrap() == 50,
+    );
     // Keep the producer connected: the partition stays running.
     std::mem::forget(stream);
 }
@@ -222,20 +238,28 @@ fn metrics_pass_promtool_and_every_dashboard_query_returns_data() {
         Some(TOKEN),
     );
     let api = ssa.api.clone();
-    api.wait_for("/partitions", Duration::from_secs(120), "partitions commit", |v| {
-        v["partitions"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .all(|p| p["last_committed_epoch"].as_u64().unwrap() >= 2)
-    });
+    api.wait_for(
+        "/partitions",
+        Duration::from_secs(120),
+        "partitions commit",
+        |v| {
+            v["partitions"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .all(|p| p["last_committed_epoch"].as_u64().unwrap() >= 2)
+        },
+    );
     feed_bad_partition(&api);
     api.post("/partitions/p0/kill", None).expect(200);
     api.post("/actors/sink/kill", None).expect(200);
     api.post("/actors/checkpoint/kill", None).expect(200);
-    api.wait_for("/partitions/p0", Duration::from_secs(60), "p0 is back", |p| {
-        p["restarts_by_cause"]["killed"] == 1 && p["state"] == "running"
-    });
+    api.wait_for(
+        "/partitions/p0",
+        Duration::from_secs(60),
+        "p0 is back",
+        |p| p["restarts_by_cause"]["killed"] == 1 && p["state"] == "running",
+    );
 
     // ---- promtool check metrics on a scrape -------------------------------------------
     let scrape = api.get("/metrics");
@@ -363,9 +387,12 @@ fn metrics_pass_promtool_and_every_dashboard_query_returns_data() {
         .collect();
     assert_eq!(
         by_reason,
-        [("bad_uuid".to_string(), "25".to_string()), ("empty".to_string(), "25".to_string())]
-            .into_iter()
-            .collect()
+        [
+            ("bad_uuid".to_string(), "25".to_string()),
+            ("empty".to_string(), "25".to_string())
+        ]
+        .into_iter()
+        .collect()
     );
 
     drop(prom);
