@@ -5,7 +5,7 @@
 //! removes partitions while the processor runs.
 
 use std::collections::HashMap;
-use std::sync::atomic::{AtomicUsize, Ordering::Relaxed};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering::Relaxed};
 use std::sync::{Arc, Mutex, RwLock};
 use std::time::Duration;
 
@@ -77,6 +77,8 @@ pub struct Processor {
     changes: tokio::sync::Mutex<()>,
     arbiters: Vec<Arbiter>,
     next_arbiter: AtomicUsize,
+    /// Set by [`Processor::drain`]: fault injection stops.
+    draining: AtomicBool,
 }
 
 /// A multi-threaded runtime for Cassandra and generator I/O, beside actix's.
@@ -188,6 +190,7 @@ impl Processor {
             changes: tokio::sync::Mutex::new(()),
             arbiters,
             next_arbiter: AtomicUsize::new(0),
+            draining: AtomicBool::new(false),
         };
         for part in processor.config.partitions.clone() {
             processor.spawn_partition(part)?;
@@ -251,6 +254,7 @@ impl Processor {
         part: PartitionConfig,
     ) -> Result<Arc<PartitionHandle>, ProcessorError> {
         let _guard = self.changes.lock().await;
+        self.refuse_while_draining()?;
         let mut check = self.config.clone();
         check.partitions = vec![part.clone()];
         check.validate()?;
@@ -308,6 +312,7 @@ impl Processor {
         let handle = self
             .partition(id)
             .ok_or_else(|| ProcessorError::NotFound(id.to_string()))?;
+        self.refuse_while_draining()?;
         if handle.stats.state() != PartitionState::Stopped {
             return Err(ProcessorError::State {
                 id: id.to_string(),
@@ -407,8 +412,23 @@ impl Processor {
         self.flush().await;
     }
 
+    fn refuse_while_draining(&self) -> Result<(), ProcessorError> {
+        if self.is_draining() {
+            return Err(ProcessorError::Unavailable(
+                "the processor is stopping".into(),
+            ));
+        }
+        Ok(())
+    }
+
+    /// Whether a graceful stop of the whole processor has begun.
+    pub fn is_draining(&self) -> bool {
+        self.draining.load(Relaxed)
+    }
+
     /// Graceful stop: every partition stops reading and commits what it has.
     pub async fn drain(&self) {
+        self.draining.store(true, Relaxed);
         let drains: Vec<_> = self
             .partitions()
             .iter()

@@ -417,6 +417,38 @@ fn every_endpoint_over_http() {
     api.send("DELETE", "/partitions/dead", None).expect(200);
     api.get("/ready").expect(200);
 
+    // ---- a listen:// partition still waiting for its producer obeys every call ---------
+    let port = admin_support::free_port();
+    let waiting =
+        json!({"id": "waiting", "source": format!("listen://127.0.0.1:{port}"), "mode": "shared"});
+    api.post("/partitions", Some(&waiting.to_string()))
+        .expect(201);
+    let listening = || std::net::TcpListener::bind(("127.0.0.1", port)).is_err();
+    let started_at = std::time::Instant::now();
+    while !listening() {
+        assert!(started_at.elapsed() < LIMIT, "port {port} never bound");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    assert_eq!(
+        api.post("/partitions/waiting/stop", None).expect(200)["state"],
+        "stopped"
+    );
+    api.post("/partitions/waiting/start", None).expect(200);
+    api.post("/partitions/waiting/kill", None).expect(200);
+    api.wait_for("/partitions/waiting", LIMIT, "waiting restarts", |p| {
+        p["restarts_by_cause"]["killed"] == 1
+    });
+    api.send("DELETE", "/partitions/waiting", None).expect(200);
+    let started_at = std::time::Instant::now();
+    while listening() {
+        assert!(
+            started_at.elapsed() < LIMIT,
+            "port {port} still bound after removal"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    api.get("/ready").expect(200);
+
     // ---- chaos mode ---------------------------------------------------------------------
     let idle = api.get("/chaos").expect(200);
     assert_eq!(idle["running"], false);

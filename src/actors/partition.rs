@@ -366,7 +366,9 @@ impl PartitionActor {
             }
             Ok::<_, String>((stream, listener))
         };
-        ctx.wait(fut.into_actor(self).map(|res, act, ctx| match res {
+        // Spawned, not awaited: a `listen://` partition may wait long for its
+        // producer, and stop, kill and removal must still reach it meanwhile.
+        ctx.spawn(fut.into_actor(self).map(|res, act, ctx| match res {
             Ok((stream, listener)) => {
                 if listener.is_some() {
                     act.listener = listener;
@@ -389,7 +391,12 @@ impl PartitionActor {
             rx,
         ));
         self.schedule_seal(ctx);
-        self.stats.set_state(Lifecycle::Running);
+        if self.stopped || self.draining {
+            // Stopped while connecting: keep the connection, read nothing.
+            self.update_backpressure();
+        } else {
+            self.stats.set_state(Lifecycle::Running);
+        }
         if let Some(at) = self.restarted_at.take() {
             self.stats
                 .resumed_after_restart_ms
@@ -872,6 +879,9 @@ impl Handler<Resume> for PartitionActor {
         if self.state.is_none() {
             self.stats.set_state(Lifecycle::Starting);
             self.restore(ctx);
+        } else if self.gate.is_none() {
+            // Still connecting: reading starts once attached.
+            self.stats.set_state(Lifecycle::Starting);
         } else {
             self.stats.set_state(Lifecycle::Running);
             self.update_backpressure();

@@ -216,6 +216,11 @@ async fn kill_loop(processor: Arc<Processor>, run: Arc<Run>) {
             _ = run.cancel.cancelled() => return,
             _ = tokio::time::sleep(run.spec.interval) => {}
         }
+        if processor.is_draining() {
+            tracing::info!("chaos mode ends: the processor is stopping");
+            run.running.store(false, Relaxed);
+            return;
+        }
         let target = run.spec.targets[rng.below(run.spec.targets.len())];
         let victim = match target {
             ChaosTarget::Partition => {

@@ -194,7 +194,8 @@ impl Harness {
                 let _ = ready_tx.send((admin.addr, processor.clone()));
                 let _ = stop_rx.await;
                 admin.stop().await;
-                processor.drain().await;
+                // Bounded, so a test that failed on a stuck actor ends instead of hanging.
+                let _ = tokio::time::timeout(Duration::from_secs(60), processor.drain()).await;
             })
         });
         let (addr, processor) = ready_rx
