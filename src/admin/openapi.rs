@@ -83,6 +83,7 @@ impl Modify for BearerAuth {
 /// This document.
 #[utoipa::path(
     get,
+    operation_id = "openapi_document",
     path = "/openapi.json",
     tag = "health",
     responses((status = 200, description = "OpenAPI 3 document", body = Object))
@@ -129,5 +130,17 @@ mod tests {
             }
         }
         assert!(doc["components"]["securitySchemes"]["bearer"].is_object());
+        let mut ids: Vec<&str> = paths
+            .values()
+            .flat_map(|ops| ops.as_object().unwrap().values())
+            .map(|op| op["operationId"].as_str().unwrap())
+            .collect();
+        let n = ids.len();
+        ids.sort();
+        ids.dedup();
+        assert_eq!(ids.len(), n, "operation ids must be unique");
+        let limit = &paths["/rollups/{franchise_id}"]["get"]["parameters"][1];
+        assert_eq!(limit["name"], "limit");
+        assert_eq!(limit["in"], "query");
     }
 }

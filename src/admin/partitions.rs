@@ -22,6 +22,7 @@ fn find(state: &AdminState, id: &str) -> Result<std::sync::Arc<PartitionHandle>,
 /// Every partition with its state, offsets, rates, lag and restarts.
 #[utoipa::path(
     get,
+    operation_id = "list_partitions",
     path = "/partitions",
     tag = "partitions",
     responses((status = 200, body = PartitionList))
@@ -39,6 +40,7 @@ pub async fn list(state: web::Data<AdminState>) -> web::Json<PartitionList> {
 /// One partition.
 #[utoipa::path(
     get,
+    operation_id = "get_partition",
     path = "/partitions/{id}",
     tag = "partitions",
     params(("id" = String, Path, description = "partition id")),
@@ -58,6 +60,7 @@ pub async fn get(
 /// Adds a partition: a new source connection, read by a new supervised actor.
 #[utoipa::path(
     post,
+    operation_id = "add_partition",
     path = "/partitions",
     tag = "partitions",
     request_body = NewPartition,
@@ -86,6 +89,7 @@ pub async fn add(
 /// Its committed counts stay in the totals.
 #[utoipa::path(
     delete,
+    operation_id = "remove_partition",
     path = "/partitions/{id}",
     tag = "partitions",
     params(("id" = String, Path, description = "partition id")),
@@ -115,6 +119,7 @@ pub async fn remove(
 /// and idles as `stopped`. Answers once all is committed.
 #[utoipa::path(
     post,
+    operation_id = "stop_partition",
     path = "/partitions/{id}/stop",
     tag = "partitions",
     params(("id" = String, Path, description = "partition id")),
@@ -140,6 +145,7 @@ pub async fn stop(
 /// Resumes a stopped partition from where it stopped.
 #[utoipa::path(
     post,
+    operation_id = "start_partition",
     path = "/partitions/{id}/start",
     tag = "partitions",
     params(("id" = String, Path, description = "partition id")),

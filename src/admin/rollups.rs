@@ -14,6 +14,7 @@ const DEFAULT_LIMIT: usize = 1000;
 const MAX_LIMIT: usize = 100_000;
 
 #[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct RollupQuery {
     /// Most keys to list (default 1000, at most 100000).

@@ -33,6 +33,7 @@ fn tunables(v: TuningValues) -> Tunables {
 /// tunable values; `cassandra.password` and `admin.token` are redacted.
 #[utoipa::path(
     get,
+    operation_id = "get_config",
     path = "/config",
     tag = "config",
     responses((status = 200, description = "the configuration, as in config/default.toml, plus `tunable`", body = Object))
@@ -109,6 +110,7 @@ fn duration(field: &str, raw: &str) -> Result<Duration, ApiError> {
 /// (same ranges as the configuration file) and applied only if all of it is valid.
 #[utoipa::path(
     patch,
+    operation_id = "patch_config",
     path = "/config",
     tag = "config",
     request_body = ConfigPatch,
