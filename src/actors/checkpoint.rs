@@ -6,8 +6,8 @@ use std::sync::Arc;
 
 use actix::prelude::*;
 
-use crate::checkpoint::{Chain, CheckpointError, CheckpointStore};
-use crate::core::{Snapshot, SnapshotKind};
+use crate::checkpoint::{CheckpointError, CheckpointStore};
+use crate::core::{apply_snapshot, PartitionState, Snapshot, SnapshotKind, StateOptions};
 use crate::metrics;
 
 pub struct CheckpointActor {
@@ -16,6 +16,10 @@ pub struct CheckpointActor {
     keep_bases: usize,
     /// Base snapshot seqs per partition, oldest first, for pruning.
     bases: HashMap<String, VecDeque<u64>>,
+    /// Each partition's committed state as of its last persisted snapshot, so that
+    /// a restarted partition resumes without re-reading and decoding its chain.
+    /// Costs one more copy of the state; a kill of this actor drops it.
+    committed: HashMap<String, PartitionState>,
 }
 
 impl CheckpointActor {
@@ -25,6 +29,7 @@ impl CheckpointActor {
             io,
             keep_bases: keep_bases.max(1),
             bases: HashMap::new(),
+            committed: HashMap::new(),
         }
     }
 }
@@ -55,6 +60,7 @@ impl Handler<Persist> for CheckpointActor {
 
     fn handle(&mut self, msg: Persist, _: &mut Self::Context) -> Self::Result {
         let store = self.store.clone();
+        let snapshot = msg.snapshot.clone();
         let partition = msg.snapshot.partition.clone();
         let seq = msg.snapshot.epoch;
         let is_base = msg.snapshot.kind == SnapshotKind::Base;
@@ -94,45 +100,78 @@ impl Handler<Persist> for CheckpointActor {
                     })
                 })
             }
-            .into_actor(self),
+            .into_actor(self)
+            .map(move |res, act, _| {
+                if res.is_ok() {
+                    let p = &snapshot.partition;
+                    if let Some(state) = act.committed.get_mut(p) {
+                        if apply_snapshot(state, (*snapshot).clone()).is_err() {
+                            act.committed.remove(p);
+                        }
+                    }
+                }
+                res
+            }),
         ))
     }
 }
 
-/// Load the newest complete chain of a partition.
+/// The committed state of a partition: from the actor's materialized copy when it
+/// has one (kept up to date by applying every snapshot it persists), else rebuilt
+/// from the store's newest chain. Replies with the state and its epoch.
 #[derive(Message)]
-#[rtype(result = "Result<Chain, CheckpointError>")]
-pub struct Load {
+#[rtype(result = "Result<(PartitionState, u64), CheckpointError>")]
+pub struct Restore {
     pub partition: String,
+    pub options: StateOptions,
 }
 
-impl Handler<Load> for CheckpointActor {
-    type Result = AtomicResponse<Self, Result<Chain, CheckpointError>>;
+impl Handler<Restore> for CheckpointActor {
+    type Result = AtomicResponse<Self, Result<(PartitionState, u64), CheckpointError>>;
 
-    fn handle(&mut self, msg: Load, _: &mut Self::Context) -> Self::Result {
+    fn handle(&mut self, msg: Restore, _: &mut Self::Context) -> Self::Result {
+        if let Some(state) = self.committed.get(&msg.partition) {
+            let mut state = state.clone();
+            state.set_keep_raw(msg.options.keep_raw);
+            let epoch = state.epoch().saturating_sub(1);
+            return AtomicResponse::new(Box::pin(fut::ready(Ok((state, epoch)))));
+        }
         let store = self.store.clone();
         let partition = msg.partition.clone();
-        let join = self.io.spawn(async move { store.load(&partition).await });
+        let options = msg.options;
+        let join = self.io.spawn(async move {
+            let chain = store.load(&partition).await?;
+            let base_seq = chain.base.as_ref().map(|b| b.epoch);
+            let epoch = chain.epoch();
+            let state = crate::core::restore(&partition, options, chain.base, chain.deltas)
+                .map_err(|e| CheckpointError::Store {
+                    what: "restoring from snapshots",
+                    partition: partition.clone(),
+                    message: e.to_string(),
+                })?;
+            Ok::<_, CheckpointError>((state, epoch, base_seq))
+        });
+        let partition = msg.partition;
         AtomicResponse::new(Box::pin(
             async move {
                 join.await.unwrap_or_else(|e| {
                     Err(CheckpointError::Store {
-                        what: "load task",
-                        partition: msg.partition,
+                        what: "restore task",
+                        partition: String::new(),
                         message: e.to_string(),
                     })
                 })
             }
             .into_actor(self)
-            .map(|res, act, _| {
-                if let Ok(chain) = &res {
-                    if let Some(base) = &chain.base {
-                        let bases = act.bases.entry(base.partition.clone()).or_default();
-                        bases.clear();
-                        bases.push_back(base.epoch);
-                    }
+            .map(move |res, act, _| {
+                let (state, epoch, base_seq) = res?;
+                if let Some(seq) = base_seq {
+                    let bases = act.bases.entry(partition.clone()).or_default();
+                    bases.clear();
+                    bases.push_back(seq);
                 }
-                res
+                act.committed.insert(partition, state.clone());
+                Ok((state, epoch))
             }),
         ))
     }

@@ -7,7 +7,7 @@
 //! committed snapshot, repairs what uncommitted epochs may have written, and
 //! re-subscribes at the committed offset.
 
-use std::collections::VecDeque;
+use std::collections::{HashMap, VecDeque};
 use std::sync::atomic::Ordering::Relaxed;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -20,7 +20,7 @@ use tokio::net::tcp::OwnedWriteHalf;
 use tokio::net::{TcpListener, TcpStream};
 use tokio_util::codec::FramedRead;
 
-use super::checkpoint::{CheckpointActor, Load, Persist};
+use super::checkpoint::{CheckpointActor, Persist, Restore};
 use super::gate::{Gate, Gated};
 use super::merger::{Committed, Merger, Reset};
 use super::sink::{SinkActor, WriteEpoch};
@@ -33,7 +33,7 @@ use crate::core::{
     PartitionState, Rollup, SealedEpoch, Snapshot, SnapshotKind, StateOptions,
 };
 use crate::metrics;
-use crate::sink::{write_timestamp, CassandraSink, DeadLetter, EpochWrite};
+use crate::sink::{write_timestamp, CassandraSink, DeadLetter, EpochWrite, Intent};
 
 /// Bytes of a chunk handed to the actor per message.
 const CHUNK_BYTES: usize = 256 * 1024;
@@ -64,7 +64,8 @@ struct Pending {
     written: bool,
     checkpointing: bool,
     sealed_at: Instant,
-    first_event_at: Option<Instant>,
+    /// When each chunk of the epoch arrived, for event→commit latency.
+    arrivals: Vec<Instant>,
 }
 
 /// Pre-resolved metric handles: no label lookup on the hot path.
@@ -123,7 +124,7 @@ pub struct PartitionActor {
     dead_letters: Vec<DeadLetter>,
     dead_letters_kept: u64,
     deltas_since_base: u32,
-    epoch_first_event: Option<Instant>,
+    epoch_arrivals: Vec<Instant>,
     committed_epoch: u64,
     committed_offset: u64,
     source_eof: bool,
@@ -136,6 +137,10 @@ pub struct PartitionActor {
     cause: Option<RestartCause>,
     backpressured_since: Option<Instant>,
     restarted_at: Option<Instant>,
+    /// Counts restarts; replies meant for an earlier incarnation are ignored.
+    incarnation: u64,
+    /// A background repair runs; intents are not forgotten meanwhile.
+    repairing: bool,
 }
 
 impl PartitionActor {
@@ -170,7 +175,7 @@ impl PartitionActor {
             dead_letters: Vec::new(),
             dead_letters_kept: 0,
             deltas_since_base: 0,
-            epoch_first_event: None,
+            epoch_arrivals: Vec::new(),
             committed_epoch: 0,
             committed_offset: 0,
             source_eof: false,
@@ -182,6 +187,8 @@ impl PartitionActor {
             cause: None,
             backpressured_since: None,
             restarted_at: None,
+            incarnation: 0,
+            repairing: false,
         }
     }
 
@@ -223,92 +230,93 @@ impl PartitionActor {
         let id = self.id.clone();
         let options = self.state_options();
         let fut = async move {
-            let chain = checkpoint
-                .send(Load {
+            let (state, epoch) = checkpoint
+                .send(Restore {
                     partition: id.to_string(),
+                    options,
                 })
                 .await
                 .map_err(|e| format!("checkpoint actor unavailable: {e}"))?
                 .map_err(|e| e.to_string())?;
-            let epoch = chain.epoch();
-            let state = core::restore(&id, options, chain.base, chain.deltas)
-                .map_err(|e| format!("restoring partition {id}: {e}"))?;
-            let mut repaired = 0;
-            if let Some(sink) = cassandra {
-                let intents = {
-                    let sink = sink.clone();
-                    let id = id.clone();
-                    io.spawn(async move { sink.pending_intents(&id, epoch).await })
-                        .await
-                        .map_err(|e| e.to_string())?
-                        .map_err(|e| e.to_string())?
-                };
-                if !intents.is_empty() {
-                    // Current (committed) values of everything the intents touched.
-                    let mut keys: Vec<(Key, Option<Rollup>)> = Vec::new();
-                    let mut minutes: Vec<(Key, i64, Option<Rollup>)> = Vec::new();
-                    for intent in &intents {
-                        let ks: Vec<Key> = intent
-                            .keys
-                            .iter()
-                            .map(|(f, n)| Key::new(uuid::Uuid::from_u128(*f), n.as_str()))
-                            .collect();
-                        for (i, m) in &intent.minutes {
-                            if let Some(k) = ks.get(*i as usize) {
-                                minutes.push((
-                                    k.clone(),
-                                    *m,
-                                    state.get_minute(&k.as_ref(), *m).copied(),
-                                ));
-                            }
-                        }
-                        for k in ks {
-                            let v = state.get(&k.as_ref()).copied();
-                            keys.push((k, v));
-                        }
-                    }
-                    let offset = state.offset();
-                    let id2 = id.clone();
-                    repaired = io
-                        .spawn(async move {
-                            let lookup =
-                                |k: &Key| keys.iter().find(|(kk, _)| kk == k).and_then(|(_, v)| *v);
-                            let lookup_minute = |k: &Key, m: i64| {
-                                minutes
-                                    .iter()
-                                    .find(|(kk, mm, _)| kk == k && *mm == m)
-                                    .and_then(|(_, _, v)| *v)
-                            };
-                            sink.repair(&id2, epoch, offset, &intents, lookup, lookup_minute)
-                                .await
-                        })
-                        .await
-                        .map_err(|e| e.to_string())?
-                        .map_err(|e| e.to_string())?;
-                }
-            }
-            Ok::<_, String>((state, epoch, repaired))
+            let intents = match cassandra {
+                Some(sink) => io
+                    .spawn(async move { sink.pending_intents(&id, epoch).await })
+                    .await
+                    .map_err(|e| e.to_string())?
+                    .map_err(|e| e.to_string())?,
+                None => Vec::new(),
+            };
+            Ok::<_, String>((state, epoch, intents))
         };
         ctx.wait(fut.into_actor(self).map(|res, act, ctx| match res {
-            Ok((state, epoch, repaired)) => {
-                if repaired > 0 {
-                    tracing::info!(partition = %act.id, repaired, "repaired rows of uncommitted epochs");
-                }
+            Ok((state, epoch, intents)) => {
                 act.committed_epoch = epoch;
                 act.committed_offset = state.offset();
                 act.stats.committed_epoch.store(epoch, Relaxed);
                 act.stats.committed_offset.store(state.offset(), Relaxed);
+                act.stats.offset.store(state.offset(), Relaxed);
                 let keys: Vec<(Key, Rollup)> = state.iter().map(|(k, r)| (k.clone(), *r)).collect();
                 act.deps.merger.do_send(Reset {
                     partition: act.index,
                     keys,
                 });
+                if !intents.is_empty() {
+                    act.repair(intents, &state, ctx);
+                }
                 // The first snapshot after a restore is a base: the chain restarts.
                 act.deltas_since_base = u32::MAX;
                 act.state = Some(state);
                 act.connect(ctx);
             }
             Err(e) => act.fail(ctx, RestartCause::Restore, &e),
+        }));
+    }
+
+    /// Repairs, in the background, the rows that epochs past the committed one may
+    /// have written. Its write timestamp is taken now, before the partition seals
+    /// anything new, so the resumed partition's own writes always win.
+    fn repair(&mut self, intents: Vec<Intent>, state: &PartitionState, ctx: &mut Context<Self>) {
+        let Some(sink) = self.deps.cassandra.clone() else {
+            return;
+        };
+        let ts = write_timestamp();
+        let mut keys: HashMap<Key, Option<Rollup>> = HashMap::new();
+        let mut minutes: HashMap<(Key, i64), Option<Rollup>> = HashMap::new();
+        for intent in &intents {
+            let ks: Vec<Key> = intent
+                .keys
+                .iter()
+                .map(|(f, n)| Key::new(uuid::Uuid::from_u128(*f), n.as_str()))
+                .collect();
+            for (i, m) in &intent.minutes {
+                if let Some(k) = ks.get(*i as usize) {
+                    let v = state.get_minute(&k.as_ref(), *m).copied();
+                    minutes.insert((k.clone(), *m), v);
+                }
+            }
+            for k in ks {
+                let v = state.get(&k.as_ref()).copied();
+                keys.insert(k, v);
+            }
+        }
+        let (id, epoch, offset) = (self.id.clone(), self.committed_epoch, self.committed_offset);
+        self.repairing = true;
+        let join = self.deps.io.spawn(async move {
+            let lookup = |k: &Key| keys.get(k).copied().flatten();
+            let lookup_minute = |k: &Key, m: i64| minutes.get(&(k.clone(), m)).copied().flatten();
+            sink.repair(&id, epoch, offset, &intents, ts, lookup, lookup_minute)
+                .await
+        });
+        let incarnation = self.incarnation;
+        ctx.spawn(join.into_actor(self).map(move |res, act, ctx| {
+            if act.incarnation != incarnation {
+                return;
+            }
+            act.repairing = false;
+            match res.map_err(|e| e.to_string()).and_then(|r| r.map_err(|e| e.to_string())) {
+                Ok(n) => tracing::info!(partition = %act.id, keys = n, "repaired rows of uncommitted epochs"),
+                Err(e) => act.fail(ctx, RestartCause::Restore, &format!("repair failed: {e}")),
+            }
         }));
     }
 
@@ -390,7 +398,10 @@ impl PartitionActor {
             FramedRead::with_capacity(read, codec, CHUNK_BYTES),
             rx,
         ));
-        self.schedule_seal(ctx);
+        // Partitions seal at staggered times so their writes do not all hit
+        // Cassandra in the same instant (lower event→commit latency under load).
+        let first = self.seal_phase(self.deps.tuning.flush_interval());
+        self.schedule_seal(ctx, first);
         if self.stopped || self.draining {
             // Stopped while connecting: keep the connection, read nothing.
             self.update_backpressure();
@@ -409,9 +420,7 @@ impl PartitionActor {
         let Some(state) = self.state.as_mut() else {
             return;
         };
-        if self.epoch_first_event.is_none() {
-            self.epoch_first_event = Some(Instant::now());
-        }
+        self.epoch_arrivals.push(Instant::now());
         let ingest_ms = std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)
             .map(|d| d.as_millis() as i64)
@@ -492,16 +501,22 @@ impl PartitionActor {
 
     // ---- epochs --------------------------------------------------------------
 
-    /// (Re)arms the seal timer with the current flush interval.
-    fn schedule_seal(&mut self, ctx: &mut Context<Self>) {
+    /// This partition's offset of its first seal within one flush interval.
+    fn seal_phase(&self, interval: Duration) -> Duration {
+        interval.mul_f64(f64::from(self.cfg.index % 8) / 8.0 + f64::from(self.index % 7) / 56.0)
+    }
+
+    /// (Re)arms the seal timer: the first seal after `first`, then one every
+    /// flush interval as it is at that time (it may change live).
+    fn schedule_seal(&mut self, ctx: &mut Context<Self>, first: Duration) {
         if let Some(timer) = self.seal_timer.take() {
             ctx.cancel_future(timer);
         }
-        let every = self.deps.tuning.flush_interval();
-        self.seal_timer = Some(ctx.run_later(every, |act, ctx| {
+        self.seal_timer = Some(ctx.run_later(first, |act, ctx| {
             act.seal_timer = None;
             act.seal(ctx);
-            act.schedule_seal(ctx);
+            let every = act.deps.tuning.flush_interval();
+            act.schedule_seal(ctx, every);
         }));
     }
 
@@ -542,7 +557,7 @@ impl PartitionActor {
             written: false,
             checkpointing: false,
             sealed_at: Instant::now(),
-            first_event_at: self.epoch_first_event.take(),
+            arrivals: std::mem::take(&mut self.epoch_arrivals),
         });
         self.update_backpressure();
         self.write(epoch, ctx);
@@ -642,16 +657,17 @@ impl PartitionActor {
         self.meters
             .epoch_commit
             .observe(p.sealed_at.elapsed().as_secs_f64());
-        if let Some(first) = p.first_event_at {
+        // One sample per chunk of lines: the latency its events saw.
+        for arrived in &p.arrivals {
             self.meters
                 .event_commit
-                .observe(first.elapsed().as_secs_f64());
+                .observe(arrived.elapsed().as_secs_f64());
         }
         self.deps.merger.do_send(Committed {
             partition: self.index,
             sealed: p.sealed,
         });
-        if epoch.is_multiple_of(FORGET_INTENTS_EVERY) {
+        if epoch.is_multiple_of(FORGET_INTENTS_EVERY) && !self.repairing {
             if let Some(sink) = self.deps.cassandra.clone() {
                 let id = self.id.clone();
                 self.deps.io.spawn(async move {
@@ -754,12 +770,14 @@ impl Supervised for PartitionActor {
         self.gate = None;
         self.writer = None;
         self.dead_letters.clear();
-        self.epoch_first_event = None;
+        self.epoch_arrivals.clear();
         self.source_eof = false;
         self.stats.inflight_epochs.store(0, Relaxed);
         self.meters.inflight.set(0);
         self.stats.set_state(Lifecycle::Restarting);
         self.restarted_at = Some(Instant::now());
+        self.incarnation += 1;
+        self.repairing = false;
     }
 }
 
@@ -916,7 +934,8 @@ impl Handler<Retune> for PartitionActor {
 
     fn handle(&mut self, _: Retune, ctx: &mut Self::Context) {
         if self.gate.is_some() && self.state.is_some() {
-            self.schedule_seal(ctx);
+            let first = self.seal_phase(self.deps.tuning.flush_interval());
+            self.schedule_seal(ctx, first);
             if !self.stopped {
                 self.update_backpressure();
             }

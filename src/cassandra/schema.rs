@@ -62,15 +62,15 @@ pub fn statements(config: &CassandraConfig) -> Vec<(&'static str, String)> {
             "rollups_by_partition",
             format!(
                 "CREATE TABLE IF NOT EXISTS {ks}.rollups_by_partition (
+    partition_id text,
     franchise_id uuid,
     event_name text,
-    partition_id text,
     count bigint,
     sum bigint,
     min bigint,
     max bigint,
     epoch bigint,
-    PRIMARY KEY ((franchise_id, event_name), partition_id)
+    PRIMARY KEY ((partition_id, franchise_id), event_name)
 )"
             ),
         ),
@@ -94,15 +94,15 @@ pub fn statements(config: &CassandraConfig) -> Vec<(&'static str, String)> {
             format!(
                 "CREATE TABLE IF NOT EXISTS {ks}.rollups_by_minute (
     franchise_id uuid,
-    event_name text,
     minute timestamp,
+    event_name text,
     partition_id text,
     count bigint,
     sum bigint,
     min bigint,
     max bigint,
-    PRIMARY KEY ((franchise_id, event_name), minute, partition_id)
-) WITH CLUSTERING ORDER BY (minute ASC, partition_id ASC)"
+    PRIMARY KEY ((franchise_id, minute), event_name, partition_id)
+)"
             ),
         ),
         (
@@ -131,10 +131,11 @@ pub fn statements(config: &CassandraConfig) -> Vec<(&'static str, String)> {
     epoch bigint,
     offset_start bigint,
     offset_end bigint,
+    written_at bigint,
     keys blob,
     created_at timestamp,
-    PRIMARY KEY ((partition_id), epoch)
-) WITH CLUSTERING ORDER BY (epoch DESC)"
+    PRIMARY KEY ((partition_id), epoch, written_at)
+) WITH CLUSTERING ORDER BY (epoch DESC, written_at DESC)"
             ),
         ),
         (

@@ -39,7 +39,7 @@ pub use parse::parse_line;
 pub use rollup::{Rollup, ValueStats};
 pub use sealed::{KeyRow, MinuteRow, RawRow, SealedEpoch};
 pub use snapshot::{
-    decode, encode, reassemble, restore, split_chunks, CompactionPolicy, RestoreError, Snapshot,
-    SnapshotError, SnapshotKind,
+    apply_snapshot, decode, encode, reassemble, restore, split_chunks, CompactionPolicy,
+    RestoreError, Snapshot, SnapshotError, SnapshotKind,
 };
 pub use state::{PartitionState, StateOptions};

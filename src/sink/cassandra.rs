@@ -102,17 +102,17 @@ impl CassandraSink {
                 "INSERT INTO {ks}.events_raw (partition_id, bucket, offset, franchise_id, event_name, ts, value, epoch) \
                  VALUES (?, ?, ?, ?, ?, ?, ?, ?) USING TIMESTAMP ?")).await?,
             partial: prep("rollups_by_partition upsert", format!(
-                "INSERT INTO {ks}.rollups_by_partition (franchise_id, event_name, partition_id, count, sum, min, max, epoch) \
+                "INSERT INTO {ks}.rollups_by_partition (partition_id, franchise_id, event_name, count, sum, min, max, epoch) \
                  VALUES (?, ?, ?, ?, ?, ?, ?, ?) USING TIMESTAMP ?")).await?,
             partial_delete: prep("rollups_by_partition delete", format!(
                 "DELETE FROM {ks}.rollups_by_partition USING TIMESTAMP ? \
-                 WHERE franchise_id = ? AND event_name = ? AND partition_id = ?")).await?,
+                 WHERE partition_id = ? AND franchise_id = ? AND event_name = ?")).await?,
             minute: prep("rollups_by_minute upsert", format!(
-                "INSERT INTO {ks}.rollups_by_minute (franchise_id, event_name, minute, partition_id, count, sum, min, max) \
+                "INSERT INTO {ks}.rollups_by_minute (franchise_id, minute, event_name, partition_id, count, sum, min, max) \
                  VALUES (?, ?, ?, ?, ?, ?, ?, ?) USING TIMESTAMP ?")).await?,
             minute_delete: prep("rollups_by_minute delete", format!(
                 "DELETE FROM {ks}.rollups_by_minute USING TIMESTAMP ? \
-                 WHERE franchise_id = ? AND event_name = ? AND minute = ? AND partition_id = ?")).await?,
+                 WHERE franchise_id = ? AND minute = ? AND event_name = ? AND partition_id = ?")).await?,
             total: prep("rollups_total upsert", format!(
                 "INSERT INTO {ks}.rollups_total (franchise_id, event_name, count, sum, min, max, updated_at) \
                  VALUES (?, ?, ?, ?, ?, ?, ?) USING TIMESTAMP ?")).await?,
@@ -120,8 +120,8 @@ impl CassandraSink {
                 "DELETE FROM {ks}.events_raw USING TIMESTAMP ? \
                  WHERE partition_id = ? AND bucket = ? AND offset >= ? AND offset < ?")).await?,
             intent: prep("epoch_intents insert", format!(
-                "INSERT INTO {ks}.epoch_intents (partition_id, epoch, offset_start, offset_end, keys, created_at) \
-                 VALUES (?, ?, ?, ?, ?, ?) USING TIMESTAMP ?")).await?,
+                "INSERT INTO {ks}.epoch_intents (partition_id, epoch, written_at, offset_start, offset_end, keys, created_at) \
+                 VALUES (?, ?, ?, ?, ?, ?, ?) USING TIMESTAMP ?")).await?,
             intents_select: prep("epoch_intents select", format!(
                 "SELECT keys FROM {ks}.epoch_intents WHERE partition_id = ? AND epoch > ?")).await?,
             intents_delete: prep("epoch_intents delete", format!(
@@ -226,6 +226,7 @@ impl CassandraSink {
                 (
                     p,
                     s.epoch as i64,
+                    ts,
                     s.offset_start as i64,
                     s.offset_end as i64,
                     intent.encode(),
@@ -264,45 +265,57 @@ impl CassandraSink {
                 .map(|_| ())
                 .map_err(Self::write_err("raw events", p))
         });
-        let partials = s.touched.iter().map(|(key, r)| async move {
-            let (sum, min, max) = sum_min_max(r);
+        // Rollup rows go in single-partition batches: one per franchise for the
+        // partials, one per (franchise, minute) for the buckets.
+        let partial_groups = group_by(s.touched.iter().enumerate(), |(_, (k, _))| k.franchise_id);
+        let partials = partial_groups.into_iter().map(|rows| async move {
+            let mut batch = Batch::new(BatchType::Unlogged);
+            let mut values = Vec::with_capacity(rows.len());
+            for (_, (key, r)) in rows {
+                batch.append_statement(self.st.partial.clone());
+                let (sum, min, max) = sum_min_max(r);
+                values.push((
+                    p,
+                    key.franchise_id,
+                    &*key.event_name,
+                    r.count,
+                    sum,
+                    min,
+                    max,
+                    s.epoch as i64,
+                    ts,
+                ));
+            }
             self.session
-                .execute_unpaged(
-                    &self.st.partial,
-                    (
-                        key.franchise_id,
-                        &*key.event_name,
-                        p,
-                        r.count,
-                        sum,
-                        min,
-                        max,
-                        s.epoch as i64,
-                        ts,
-                    ),
-                )
+                .batch(&batch, values)
                 .await
                 .map(|_| ())
                 .map_err(Self::write_err("partial rollups", p))
         });
-        let minutes = s.minutes.iter().map(|(idx, minute, r)| async move {
-            let key = &s.touched[*idx as usize].0;
-            let (sum, min, max) = sum_min_max(r);
+        let minute_groups = group_by(s.minutes.iter(), |(idx, minute, _)| {
+            (s.touched[*idx as usize].0.franchise_id, *minute)
+        });
+        let minutes = minute_groups.into_iter().map(|rows| async move {
+            let mut batch = Batch::new(BatchType::Unlogged);
+            let mut values = Vec::with_capacity(rows.len());
+            for (idx, minute, r) in rows {
+                batch.append_statement(self.st.minute.clone());
+                let key = &s.touched[*idx as usize].0;
+                let (sum, min, max) = sum_min_max(r);
+                values.push((
+                    key.franchise_id,
+                    CqlTimestamp(*minute),
+                    &*key.event_name,
+                    p,
+                    r.count,
+                    sum,
+                    min,
+                    max,
+                    ts,
+                ));
+            }
             self.session
-                .execute_unpaged(
-                    &self.st.minute,
-                    (
-                        key.franchise_id,
-                        &*key.event_name,
-                        CqlTimestamp(*minute),
-                        p,
-                        r.count,
-                        sum,
-                        min,
-                        max,
-                        ts,
-                    ),
-                )
+                .batch(&batch, values)
                 .await
                 .map(|_| ())
                 .map_err(Self::write_err("minute rollups", p))
@@ -376,12 +389,16 @@ impl CassandraSink {
     /// Undoes what uncommitted epochs may have written: raw rows past the committed
     /// offset are deleted; every rollup row they touched is rewritten from the
     /// restored state (or deleted if the restored state has no such key/bucket).
+    /// `ts` is taken before the partition resumes, so every row the resumed
+    /// partition writes wins over the repair, whichever lands first.
+    #[allow(clippy::too_many_arguments)]
     pub async fn repair<F, G>(
         &self,
         partition: &str,
         committed_epoch: u64,
         committed_offset: u64,
         intents: &[Intent],
+        ts: i64,
         lookup: F,
         lookup_minute: G,
     ) -> Result<usize, SinkError>
@@ -389,7 +406,6 @@ impl CassandraSink {
         F: Fn(&Key) -> Option<Rollup>,
         G: Fn(&Key, i64) -> Option<Rollup>,
     {
-        let ts = super::write_timestamp();
         let p = partition;
         let mut repaired = 0;
         for intent in intents {
@@ -420,9 +436,9 @@ impl CassandraSink {
                                 .execute_unpaged(
                                     &self.st.partial,
                                     (
+                                        p,
                                         key.franchise_id,
                                         &*key.event_name,
-                                        p,
                                         r.count,
                                         sum,
                                         min,
@@ -437,7 +453,7 @@ impl CassandraSink {
                             self.session
                                 .execute_unpaged(
                                     &self.st.partial_delete,
-                                    (ts, key.franchise_id, &*key.event_name, p),
+                                    (ts, p, key.franchise_id, &*key.event_name),
                                 )
                                 .await
                         }
@@ -459,8 +475,8 @@ impl CassandraSink {
                                     &self.st.minute,
                                     (
                                         key.franchise_id,
-                                        &*key.event_name,
                                         CqlTimestamp(*minute),
+                                        &*key.event_name,
                                         p,
                                         r.count,
                                         sum,
@@ -478,8 +494,8 @@ impl CassandraSink {
                                     (
                                         ts,
                                         key.franchise_id,
-                                        &*key.event_name,
                                         CqlTimestamp(*minute),
+                                        &*key.event_name,
                                         p,
                                     ),
                                 )
@@ -511,22 +527,26 @@ impl CassandraSink {
     /// Writes totals (absolute values) for the given keys.
     pub async fn write_totals(&self, rows: &[(Key, Rollup)]) -> Result<(), SinkError> {
         let ts = super::write_timestamp();
-        let futs = rows.iter().map(|(key, r)| async move {
-            let (sum, min, max) = sum_min_max(r);
+        let groups = group_by(rows.iter(), |(k, _)| k.franchise_id);
+        let futs = groups.into_iter().map(|group| async move {
+            let mut batch = Batch::new(BatchType::Unlogged);
+            let mut values = Vec::with_capacity(group.len());
+            for (key, r) in group {
+                batch.append_statement(self.st.total.clone());
+                let (sum, min, max) = sum_min_max(r);
+                values.push((
+                    key.franchise_id,
+                    &*key.event_name,
+                    r.count,
+                    sum,
+                    min,
+                    max,
+                    CqlTimestamp(ts / 1000),
+                    ts,
+                ));
+            }
             self.session
-                .execute_unpaged(
-                    &self.st.total,
-                    (
-                        key.franchise_id,
-                        &*key.event_name,
-                        r.count,
-                        sum,
-                        min,
-                        max,
-                        CqlTimestamp(ts / 1000),
-                        ts,
-                    ),
-                )
+                .batch(&batch, values)
                 .await
                 .map(|_| ())
                 .map_err(Self::write_err("totals", "*"))
@@ -571,4 +591,45 @@ fn raw_batches(raw: &[crate::core::RawRow]) -> impl Iterator<Item = &[crate::cor
         rest = tail;
         Some(head)
     })
+}
+
+/// Rows per single-partition rollup batch.
+const ROLLUP_BATCH_ROWS: usize = 64;
+
+/// Groups items by a Cassandra partition key, in chunks of at most
+/// `ROLLUP_BATCH_ROWS`, keeping first-seen order.
+fn group_by<T, K: std::hash::Hash + Eq>(
+    items: impl Iterator<Item = T>,
+    key: impl Fn(&T) -> K,
+) -> Vec<Vec<T>> {
+    let mut index: std::collections::HashMap<K, usize> = std::collections::HashMap::new();
+    let mut groups: Vec<Vec<T>> = Vec::new();
+    for item in items {
+        let k = key(&item);
+        let slot = match index.get(&k) {
+            Some(&i) if groups[i].len() < ROLLUP_BATCH_ROWS => i,
+            _ => {
+                groups.push(Vec::new());
+                index.insert(k, groups.len() - 1);
+                groups.len() - 1
+            }
+        };
+        groups[slot].push(item);
+    }
+    groups
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn groups_keep_keys_together_and_cap_their_size() {
+        let items: Vec<(u8, u32)> = (0..200).map(|i| ((i % 2) as u8, i)).collect();
+        let groups = group_by(items.iter(), |(k, _)| *k);
+        assert_eq!(groups.len(), 4);
+        assert!(groups.iter().all(|g| g.len() <= ROLLUP_BATCH_ROWS));
+        assert!(groups.iter().all(|g| g.iter().all(|(k, _)| *k == g[0].0)));
+        assert_eq!(groups.iter().map(|g| g.len()).sum::<usize>(), 200);
+    }
 }

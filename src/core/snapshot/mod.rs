@@ -12,4 +12,4 @@ pub use chunks::{reassemble, split_chunks};
 pub use compaction::CompactionPolicy;
 pub use encode::{decode, encode, SnapshotError, FORMAT_VERSION, HEADER_LEN};
 pub use model::{Snapshot, SnapshotKind};
-pub use restore::{restore, RestoreError};
+pub use restore::{apply_snapshot, restore, RestoreError};
