@@ -93,7 +93,7 @@ fn pipeline(
         let p = Processor::start(cfg, handle)
             .await
             .expect("processor starts");
-        for (i, part) in p.partitions.iter().enumerate() {
+        for (i, part) in p.partitions().iter().enumerate() {
             part.stats
                 .expected_lines
                 .store(partition_lines(0..events, i as u64, n as u64), Relaxed);
@@ -351,7 +351,8 @@ fn main() {
         tokio::time::sleep(Duration::from_secs(2)).await;
         let mut resumes = Vec::new();
         for _ in 0..20 {
-            let part = &p.partitions[0];
+            let partitions = p.partitions();
+            let part = &partitions[0];
             let restarts = part.stats.restarts();
             p.kill_partition(&part.id);
             let t = Instant::now();

@@ -8,8 +8,10 @@
 //! - `format`: the line formats shared by generator and processor.
 //! - `gen`: the deterministic data generator and its TCP server.
 //! - `core`: pure logic — line parsing, cumulative rollup state, epochs, snapshots.
+//! - `admin`: the admin REST API (actix-web), `/metrics` and chaos mode.
 
 pub mod actors;
+pub mod admin;
 pub mod cassandra;
 pub mod checkpoint;
 pub mod cli;

@@ -5,7 +5,7 @@
 use std::sync::LazyLock;
 
 use prometheus::{
-    exponential_buckets, Encoder, Histogram, HistogramOpts, HistogramVec, IntCounter,
+    exponential_buckets, CounterVec, Encoder, Histogram, HistogramOpts, HistogramVec, IntCounter,
     IntCounterVec, IntGauge, IntGaugeVec, Opts, Registry, TextEncoder,
 };
 
@@ -13,6 +13,18 @@ pub const PARTITION: &str = "partition";
 pub const ACTOR: &str = "actor";
 pub const CAUSE: &str = "cause";
 pub const REASON: &str = "reason";
+pub const STATE: &str = "state";
+pub const TARGET: &str = "target";
+
+/// Actor kinds and the restart causes each can have (all series exist from the start).
+const RESTART_SERIES: [(&str, &str); 6] = [
+    ("partition", "killed"),
+    ("partition", "connection"),
+    ("partition", "restore"),
+    ("sink", "killed"),
+    ("checkpoint", "killed"),
+    ("merger", "killed"),
+];
 
 /// The registry `/metrics` serves.
 pub static REGISTRY: LazyLock<Registry> = LazyLock::new(Registry::new);
@@ -147,12 +159,15 @@ pub static INFLIGHT_EPOCHS: LazyLock<IntGaugeVec> = LazyLock::new(|| {
         &[PARTITION],
     )
 });
-pub static BACKPRESSURE_MS: LazyLock<IntCounterVec> = LazyLock::new(|| {
-    counter_vec(
-        "ssa_backpressure_milliseconds_total",
-        "Time a partition stopped reading its socket because too many epochs were uncommitted.",
+pub static BACKPRESSURE_SECONDS: LazyLock<CounterVec> = LazyLock::new(|| {
+    reg(CounterVec::new(
+        Opts::new(
+            "ssa_backpressure_seconds_total",
+            "Time a partition stopped reading its socket because too many epochs were uncommitted.",
+        ),
         &[PARTITION],
     )
+    .expect("valid metric"))
 });
 pub static RESTARTS: LazyLock<IntCounterVec> = LazyLock::new(|| {
     counter_vec(
@@ -193,6 +208,58 @@ pub static SOURCE_LAG: LazyLock<IntGaugeVec> = LazyLock::new(|| {
     )
 });
 
+pub static PARTITIONS: LazyLock<IntGaugeVec> = LazyLock::new(|| {
+    gauge_vec(
+        "ssa_partitions",
+        "Partitions by lifecycle state (sampled every second by the admin server).",
+        &[STATE],
+    )
+});
+pub static CHAOS_KILLS: LazyLock<IntCounterVec> = LazyLock::new(|| {
+    counter_vec(
+        "ssa_chaos_kills_total",
+        "Actors killed by the admin API's chaos mode, by target kind.",
+        &[TARGET],
+    )
+});
+
+/// Lifecycle states, the `state` label of `ssa_partitions`.
+pub const PARTITION_STATES: [&str; 6] = [
+    "starting",
+    "running",
+    "backpressured",
+    "restarting",
+    "finished",
+    "stopped",
+];
+
+/// Chaos targets, the `target` label of `ssa_chaos_kills_total`.
+pub const CHAOS_TARGETS: [&str; 3] = ["partition", "sink", "checkpoint"];
+
+/// Drops the series of a partition that was removed, so labels stay bounded.
+pub fn forget_partition(id: &str) {
+    for vec in [&*EVENTS_IN, &*EVENTS_COMMITTED, &*LOST_AT_MOST_ONCE] {
+        let _ = vec.remove_label_values(&[id]);
+    }
+    for vec in [
+        &*CHECKPOINT_BYTES,
+        &*CHECKPOINT_KEYS,
+        &*INFLIGHT_EPOCHS,
+        &*PARTITION_KEYS,
+        &*SOURCE_OFFSET,
+        &*COMMITTED_OFFSET,
+        &*SOURCE_LAG,
+    ] {
+        let _ = vec.remove_label_values(&[id]);
+    }
+    let _ = BACKPRESSURE_SECONDS.remove_label_values(&[id]);
+    let _ = EPOCH_COMMIT_SECONDS.remove_label_values(&[id]);
+    let _ = EVENT_COMMIT_SECONDS.remove_label_values(&[id]);
+    for reason in crate::core::BadLine::REASONS {
+        let _ = MALFORMED.remove_label_values(&[id, reason]);
+    }
+}
+
 /// Touches every metric so that each one appears on a scrape from the start.
 pub fn init() {
     LazyLock::force(&EVENTS_IN);
@@ -210,8 +277,17 @@ pub fn init() {
     LazyLock::force(&CHECKPOINT_BYTES);
     LazyLock::force(&CHECKPOINT_KEYS);
     LazyLock::force(&INFLIGHT_EPOCHS);
-    LazyLock::force(&BACKPRESSURE_MS);
+    LazyLock::force(&BACKPRESSURE_SECONDS);
     LazyLock::force(&RESTARTS);
+    for (actor, cause) in RESTART_SERIES {
+        RESTARTS.with_label_values(&[actor, cause]);
+    }
+    for state in PARTITION_STATES {
+        PARTITIONS.with_label_values(&[state]);
+    }
+    for target in CHAOS_TARGETS {
+        CHAOS_KILLS.with_label_values(&[target]);
+    }
     LazyLock::force(&LIVE_KEYS);
     LazyLock::force(&PARTITION_KEYS);
     LazyLock::force(&SOURCE_OFFSET);

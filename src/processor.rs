@@ -1,9 +1,12 @@
 //! Assembles a running processor: the I/O runtime and Cassandra session, the sink,
 //! checkpoint and merger actors, and one supervised partition actor per source,
 //! spread over one arbiter per core. `ssa run` and `ssa demo` both use it, and so
-//! will the admin API (it reads the same handles).
+//! does the admin API: it reads the same handles and adds, stops, resumes and
+//! removes partitions while the processor runs.
 
-use std::sync::Arc;
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering::Relaxed};
+use std::sync::{Arc, Mutex, RwLock};
 use std::time::Duration;
 
 use actix::prelude::*;
@@ -12,32 +15,70 @@ use dashmap::DashMap;
 
 use crate::actors::checkpoint::CheckpointActor;
 use crate::actors::merger::{Flush, Merger, Totals};
-use crate::actors::partition::{Drain, KillPartition, PartitionActor, PartitionDeps};
+use crate::actors::partition::{
+    Drain, KillPartition, PartitionActor, PartitionDeps, Resume, Retire, Retune,
+};
 use crate::actors::sink::SinkActor;
-use crate::actors::stats::{PartitionSnapshot, PartitionStats};
+use crate::actors::stats::{PartitionSnapshot, PartitionState, PartitionStats};
+use crate::actors::tuning::{Tuning, TuningValues};
 use crate::cassandra;
 use crate::checkpoint::{CassandraStore, CheckpointStore, LocalStore};
-use crate::config::{CheckpointStoreKind, Config, SinkKind};
+use crate::config::{CheckpointStoreKind, Config, ConfigError, PartitionConfig, SinkKind};
 use crate::sink::CassandraSink;
 
 /// One partition as the rest of the process sees it.
 pub struct PartitionHandle {
     pub id: String,
+    pub config: PartitionConfig,
     pub addr: Addr<PartitionActor>,
     pub stats: Arc<PartitionStats>,
 }
 
+/// Why a change to the set of partitions or to the tuning was refused.
+#[derive(Debug, thiserror::Error)]
+pub enum ProcessorError {
+    #[error("invalid {0}")]
+    Invalid(#[from] ConfigError),
+    #[error("partition {0} already exists")]
+    Exists(String),
+    #[error("no partition {0}")]
+    NotFound(String),
+    #[error("partition {id} is {state}")]
+    State { id: String, state: &'static str },
+    #[error(
+        "no more partition indexes (at most {} partitions over the process's life)",
+        u16::MAX
+    )]
+    IndexesExhausted,
+    #[error("actor unavailable: {0}")]
+    Unavailable(String),
+}
+
 /// A running processor.
 pub struct Processor {
+    /// The configuration it started with (live values: [`Processor::tuning`],
+    /// [`Processor::partitions`]).
     pub config: Config,
-    pub partitions: Vec<PartitionHandle>,
+    partitions: RwLock<Vec<Arc<PartitionHandle>>>,
     pub sink: Addr<SinkActor>,
     pub checkpoint: Addr<CheckpointActor>,
     pub merger: Addr<Merger>,
     pub totals: Totals,
     pub cassandra: Option<Arc<CassandraSink>>,
+    /// The session, when anything uses Cassandra (readiness probes use it).
+    pub session: Option<Arc<scylla::client::session::Session>>,
     pub io: tokio::runtime::Handle,
-    _arbiters: Vec<Arbiter>,
+    pub tuning: Arc<Tuning>,
+    deps: PartitionDeps,
+    /// Merger index of every partition id ever started: a partition that is
+    /// removed and added again keeps its index, so its partials are replaced.
+    indexes: Mutex<HashMap<String, u16>>,
+    /// Serialises changes to the set of partitions and to the tuning.
+    changes: tokio::sync::Mutex<()>,
+    arbiters: Vec<Arbiter>,
+    next_arbiter: AtomicUsize,
+    /// Set by [`Processor::drain`]: fault injection stops.
+    draining: AtomicBool,
 }
 
 /// A multi-threaded runtime for Cassandra and generator I/O, beside actix's.
@@ -123,60 +164,233 @@ impl Processor {
         let cores = std::thread::available_parallelism()
             .map(|n| n.get())
             .unwrap_or(2);
-        let arbiters: Vec<Arbiter> = (0..cores.min(config.partitions.len().max(1)))
-            .map(|_| Arbiter::new())
-            .collect();
+        let arbiters: Vec<Arbiter> = (0..cores.max(1)).map(|_| Arbiter::new()).collect();
+        let tuning = Arc::new(Tuning::new(&config.processor));
         let deps = PartitionDeps {
             sink: sink.clone(),
             cassandra: cassandra_sink.clone(),
             checkpoint: checkpoint.clone(),
             merger: merger.clone(),
             io: io.clone(),
+            tuning: tuning.clone(),
         };
-        let mut partitions = Vec::new();
-        for (i, part) in config.partitions.iter().enumerate() {
-            let stats = Arc::new(PartitionStats::new(&part.id, &part.source));
-            let (cfg, proc, deps2, stats2) = (
-                part.clone(),
-                config.processor.clone(),
-                deps.clone(),
-                stats.clone(),
-            );
-            let index = i as u16;
-            let addr =
-                Supervisor::start_in_arbiter(&arbiters[i % arbiters.len()].handle(), move |_| {
-                    PartitionActor::new(cfg, proc, index, deps2, stats2)
-                });
-            partitions.push(PartitionHandle {
-                id: part.id.clone(),
-                addr,
-                stats,
-            });
-        }
-        Ok(Processor {
+        let processor = Processor {
             config,
-            partitions,
+            partitions: RwLock::new(Vec::new()),
             sink,
             checkpoint,
             merger,
             totals,
             cassandra: cassandra_sink,
+            session,
             io,
-            _arbiters: arbiters,
-        })
+            tuning,
+            deps,
+            indexes: Mutex::new(HashMap::new()),
+            changes: tokio::sync::Mutex::new(()),
+            arbiters,
+            next_arbiter: AtomicUsize::new(0),
+            draining: AtomicBool::new(false),
+        };
+        for part in processor.config.partitions.clone() {
+            processor.spawn_partition(part)?;
+        }
+        Ok(processor)
     }
 
-    pub fn partition(&self, id: &str) -> Option<&PartitionHandle> {
-        self.partitions.iter().find(|p| p.id == id)
+    /// Starts the actor of one (validated) partition and lists it.
+    fn spawn_partition(
+        &self,
+        part: PartitionConfig,
+    ) -> Result<Arc<PartitionHandle>, ProcessorError> {
+        let index = {
+            let mut indexes = self.indexes.lock().unwrap_or_else(|e| e.into_inner());
+            let next = indexes.len();
+            match indexes.get(&part.id) {
+                Some(i) => *i,
+                None => {
+                    let i = u16::try_from(next).map_err(|_| ProcessorError::IndexesExhausted)?;
+                    indexes.insert(part.id.clone(), i);
+                    i
+                }
+            }
+        };
+        let stats = Arc::new(PartitionStats::new(&part.id, &part.source));
+        let (cfg, proc, deps, stats2) = (
+            part.clone(),
+            self.config.processor.clone(),
+            self.deps.clone(),
+            stats.clone(),
+        );
+        let arbiter = self.next_arbiter.fetch_add(1, Relaxed) % self.arbiters.len();
+        let addr = Supervisor::start_in_arbiter(&self.arbiters[arbiter].handle(), move |_| {
+            PartitionActor::new(cfg, proc, index, deps, stats2)
+        });
+        let handle = Arc::new(PartitionHandle {
+            id: part.id.clone(),
+            config: part,
+            addr,
+            stats,
+        });
+        self.partitions
+            .write()
+            .unwrap_or_else(|e| e.into_inner())
+            .push(handle.clone());
+        Ok(handle)
+    }
+
+    /// The partitions, in the order they were added.
+    pub fn partitions(&self) -> Vec<Arc<PartitionHandle>> {
+        self.partitions
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
+    }
+
+    /// Validates and starts a new partition; it resumes from the checkpoints of
+    /// an earlier partition of the same id, if any.
+    pub async fn add_partition(
+        &self,
+        part: PartitionConfig,
+    ) -> Result<Arc<PartitionHandle>, ProcessorError> {
+        let _guard = self.changes.lock().await;
+        self.refuse_while_draining()?;
+        let mut check = self.config.clone();
+        check.partitions = vec![part.clone()];
+        check.validate()?;
+        if self.partition(&part.id).is_some() {
+            return Err(ProcessorError::Exists(part.id));
+        }
+        self.spawn_partition(part)
+    }
+
+    /// Graceful removal: the partition commits what it has read, then its actor
+    /// ends. Its committed partials stay in the totals.
+    pub async fn remove_partition(&self, id: &str) -> Result<PartitionSnapshot, ProcessorError> {
+        let _guard = self.changes.lock().await;
+        let handle = self
+            .partition(id)
+            .ok_or_else(|| ProcessorError::NotFound(id.to_string()))?;
+        handle
+            .addr
+            .send(Drain)
+            .await
+            .map_err(|e| ProcessorError::Unavailable(e.to_string()))?;
+        self.partitions
+            .write()
+            .unwrap_or_else(|e| e.into_inner())
+            .retain(|p| p.id != id);
+        let snapshot = handle.stats.snapshot();
+        let _ = handle.addr.send(Retire).await;
+        crate::metrics::forget_partition(id);
+        Ok(snapshot)
+    }
+
+    /// Graceful stop of one partition: it stops reading and commits what it has.
+    pub async fn stop_partition(&self, id: &str) -> Result<PartitionSnapshot, ProcessorError> {
+        let _guard = self.changes.lock().await;
+        let handle = self
+            .partition(id)
+            .ok_or_else(|| ProcessorError::NotFound(id.to_string()))?;
+        if handle.stats.state() == PartitionState::Stopped {
+            return Err(ProcessorError::State {
+                id: id.to_string(),
+                state: "already stopped",
+            });
+        }
+        handle
+            .addr
+            .send(Drain)
+            .await
+            .map_err(|e| ProcessorError::Unavailable(e.to_string()))?;
+        Ok(handle.stats.snapshot())
+    }
+
+    /// Resumes a stopped partition.
+    pub async fn start_partition(&self, id: &str) -> Result<PartitionSnapshot, ProcessorError> {
+        let _guard = self.changes.lock().await;
+        let handle = self
+            .partition(id)
+            .ok_or_else(|| ProcessorError::NotFound(id.to_string()))?;
+        self.refuse_while_draining()?;
+        if handle.stats.state() != PartitionState::Stopped {
+            return Err(ProcessorError::State {
+                id: id.to_string(),
+                state: "not stopped",
+            });
+        }
+        handle
+            .addr
+            .send(Resume)
+            .await
+            .map_err(|e| ProcessorError::Unavailable(e.to_string()))?;
+        Ok(handle.stats.snapshot())
+    }
+
+    /// Validates and applies new live values of the tunable knobs.
+    pub async fn retune(&self, values: TuningValues) -> Result<TuningValues, ProcessorError> {
+        let _guard = self.changes.lock().await;
+        let mut check = self.config.clone();
+        check.partitions.clear();
+        values.apply_to(&mut check.processor);
+        check.validate()?;
+        self.tuning.set(values);
+        if let Some(sink) = &self.cassandra {
+            if let Some(shrink) = sink.set_concurrency(values.sink_concurrency as usize) {
+                self.io.spawn(shrink);
+            }
+        }
+        // Answer once every partition has re-armed its timers with the new values.
+        let retunes: Vec<_> = self
+            .partitions()
+            .iter()
+            .map(|p| p.addr.send(Retune))
+            .collect();
+        for r in retunes {
+            let _ = r.await;
+        }
+        Ok(self.tuning.get())
+    }
+
+    /// Whether Cassandra answers a trivial query (`Ok` when no Cassandra is used).
+    pub async fn ping_cassandra(&self, timeout: Duration) -> Result<(), String> {
+        let Some(session) = self.session.clone() else {
+            return Ok(());
+        };
+        let probe = self.io.spawn(async move {
+            tokio::time::timeout(
+                timeout,
+                session.query_unpaged("SELECT release_version FROM system.local", ()),
+            )
+            .await
+        });
+        match probe.await {
+            Ok(Ok(Ok(_))) => Ok(()),
+            Ok(Ok(Err(e))) => Err(e.to_string()),
+            Ok(Err(_)) => Err(format!("no answer within {timeout:?}")),
+            Err(e) => Err(format!("probe task: {e}")),
+        }
+    }
+
+    pub fn partition(&self, id: &str) -> Option<Arc<PartitionHandle>> {
+        self.partitions
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .iter()
+            .find(|p| p.id == id)
+            .cloned()
     }
 
     /// Whether every partition has committed everything its source had.
     pub fn all_finished(&self) -> bool {
-        self.partitions.iter().all(|p| p.stats.is_finished())
+        self.partitions().iter().all(|p| p.stats.is_finished())
     }
 
     pub fn snapshots(&self) -> Vec<PartitionSnapshot> {
-        self.partitions.iter().map(|p| p.stats.snapshot()).collect()
+        self.partitions()
+            .iter()
+            .map(|p| p.stats.snapshot())
+            .collect()
     }
 
     /// Kills one partition actor (fault injection); false if there is no such id.
@@ -198,9 +412,28 @@ impl Processor {
         self.flush().await;
     }
 
+    fn refuse_while_draining(&self) -> Result<(), ProcessorError> {
+        if self.is_draining() {
+            return Err(ProcessorError::Unavailable(
+                "the processor is stopping".into(),
+            ));
+        }
+        Ok(())
+    }
+
+    /// Whether a graceful stop of the whole processor has begun.
+    pub fn is_draining(&self) -> bool {
+        self.draining.load(Relaxed)
+    }
+
     /// Graceful stop: every partition stops reading and commits what it has.
     pub async fn drain(&self) {
-        let drains: Vec<_> = self.partitions.iter().map(|p| p.addr.send(Drain)).collect();
+        self.draining.store(true, Relaxed);
+        let drains: Vec<_> = self
+            .partitions()
+            .iter()
+            .map(|p| p.addr.send(Drain))
+            .collect();
         for d in drains {
             let _ = d.await;
         }

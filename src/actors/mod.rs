@@ -8,3 +8,4 @@ pub mod partition;
 pub mod sink;
 pub mod stats;
 pub mod supervision;
+pub mod tuning;

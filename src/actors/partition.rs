@@ -14,7 +14,7 @@ use std::time::{Duration, Instant};
 
 use actix::prelude::*;
 use bytes::Bytes;
-use prometheus::{Histogram, IntCounter, IntGauge};
+use prometheus::{Counter, Histogram, IntCounter, IntGauge};
 use tokio::io::AsyncWriteExt;
 use tokio::net::tcp::OwnedWriteHalf;
 use tokio::net::{TcpListener, TcpStream};
@@ -26,10 +26,11 @@ use super::merger::{Committed, Merger, Reset};
 use super::sink::{SinkActor, WriteEpoch};
 use super::stats::{PartitionState as Lifecycle, PartitionStats};
 use super::supervision::{Backoff, RestartCause};
+use super::tuning::Tuning;
 use crate::config::{PartitionConfig, ProcessorConfig, SourceAddr, SourceMode};
 use crate::core::{
-    self, parse_line, ChunkCodec, ChunkCodecError, CompactionPolicy, Frame, Key, PartitionState,
-    Rollup, SealedEpoch, Snapshot, SnapshotKind, StateOptions,
+    self, parse_line, BadLine, ChunkCodec, ChunkCodecError, CompactionPolicy, Frame, Key,
+    PartitionState, Rollup, SealedEpoch, Snapshot, SnapshotKind, StateOptions,
 };
 use crate::metrics;
 use crate::sink::{write_timestamp, CassandraSink, DeadLetter, EpochWrite, Intent};
@@ -50,6 +51,8 @@ pub struct PartitionDeps {
     pub checkpoint: Addr<CheckpointActor>,
     pub merger: Addr<Merger>,
     pub io: tokio::runtime::Handle,
+    /// Live values of the knobs `PATCH /config` may change.
+    pub tuning: Arc<Tuning>,
 }
 
 struct Pending {
@@ -75,13 +78,17 @@ struct Meters {
     committed_offset: IntGauge,
     keys: IntGauge,
     lag: IntGauge,
-    backpressure_ms: IntCounter,
+    backpressure: Counter,
     epoch_commit: Histogram,
     event_commit: Histogram,
 }
 
 impl Meters {
     fn new(id: &str) -> Self {
+        // Every reason exists from the start, so a dashboard query has a series.
+        for reason in BadLine::REASONS {
+            metrics::MALFORMED.with_label_values(&[id, reason]);
+        }
         Meters {
             events_in: metrics::EVENTS_IN.with_label_values(&[id]),
             committed: metrics::EVENTS_COMMITTED.with_label_values(&[id]),
@@ -91,7 +98,7 @@ impl Meters {
             committed_offset: metrics::COMMITTED_OFFSET.with_label_values(&[id]),
             keys: metrics::PARTITION_KEYS.with_label_values(&[id]),
             lag: metrics::SOURCE_LAG.with_label_values(&[id]),
-            backpressure_ms: metrics::BACKPRESSURE_MS.with_label_values(&[id]),
+            backpressure: metrics::BACKPRESSURE_SECONDS.with_label_values(&[id]),
             epoch_commit: metrics::EPOCH_COMMIT_SECONDS.with_label_values(&[id]),
             event_commit: metrics::EVENT_COMMIT_SECONDS.with_label_values(&[id]),
         }
@@ -123,6 +130,9 @@ pub struct PartitionActor {
     source_eof: bool,
     draining: bool,
     stopped: bool,
+    /// Removed from the processor: never restarts its work again.
+    retired: bool,
+    seal_timer: Option<SpawnHandle>,
     consecutive_failures: u32,
     cause: Option<RestartCause>,
     backpressured_since: Option<Instant>,
@@ -173,6 +183,8 @@ impl PartitionActor {
             source_eof: false,
             draining: false,
             stopped: false,
+            retired: false,
+            seal_timer: None,
             consecutive_failures: 0,
             cause: None,
             backpressured_since: None,
@@ -211,6 +223,10 @@ impl PartitionActor {
     // ---- restore -------------------------------------------------------------
 
     fn restore(&mut self, ctx: &mut Context<Self>) {
+        if self.stopped {
+            // Stopped while a restart was waiting out its backoff.
+            return;
+        }
         let checkpoint = self.deps.checkpoint.clone();
         let cassandra = self.deps.cassandra.clone();
         let io = self.deps.io.clone();
@@ -373,7 +389,9 @@ impl PartitionActor {
             }
             Ok::<_, String>((stream, listener))
         };
-        ctx.wait(fut.into_actor(self).map(|res, act, ctx| match res {
+        // Spawned, not awaited: a `listen://` partition may wait long for its
+        // producer, and stop, kill and removal must still reach it meanwhile.
+        ctx.spawn(fut.into_actor(self).map(|res, act, ctx| match res {
             Ok((stream, listener)) => {
                 if listener.is_some() {
                     act.listener = listener;
@@ -397,13 +415,14 @@ impl PartitionActor {
         ));
         // Partitions seal at staggered times so their writes do not all hit
         // Cassandra in the same instant (lower event→commit latency under load).
-        let interval = self.proc.flush_interval;
-        let phase = interval
-            .mul_f64(f64::from(self.cfg.index % 8) / 8.0 + f64::from(self.index % 7) / 56.0);
-        ctx.run_later(phase, move |_, ctx| {
-            ctx.run_interval(interval, |act, ctx| act.seal(ctx));
-        });
-        self.stats.set_state(Lifecycle::Running);
+        let first = self.seal_phase(self.deps.tuning.flush_interval());
+        self.schedule_seal(ctx, first);
+        if self.stopped || self.draining {
+            // Stopped while connecting: keep the connection, read nothing.
+            self.update_backpressure();
+        } else {
+            self.stats.set_state(Lifecycle::Running);
+        }
         if let Some(at) = self.restarted_at.take() {
             self.stats
                 .resumed_after_restart_ms
@@ -496,6 +515,25 @@ impl PartitionActor {
     }
 
     // ---- epochs --------------------------------------------------------------
+
+    /// This partition's offset of its first seal within one flush interval.
+    fn seal_phase(&self, interval: Duration) -> Duration {
+        interval.mul_f64(f64::from(self.cfg.index % 8) / 8.0 + f64::from(self.index % 7) / 56.0)
+    }
+
+    /// (Re)arms the seal timer: the first seal after `first`, then one every
+    /// flush interval as it is at that time (it may change live).
+    fn schedule_seal(&mut self, ctx: &mut Context<Self>, first: Duration) {
+        if let Some(timer) = self.seal_timer.take() {
+            ctx.cancel_future(timer);
+        }
+        self.seal_timer = Some(ctx.run_later(first, |act, ctx| {
+            act.seal_timer = None;
+            act.seal(ctx);
+            let every = act.deps.tuning.flush_interval();
+            act.schedule_seal(ctx, every);
+        }));
+    }
 
     fn seal(&mut self, ctx: &mut Context<Self>) {
         let Some(state) = self.state.as_mut() else {
@@ -664,7 +702,7 @@ impl PartitionActor {
         let n = self.pending.len();
         self.stats.inflight_epochs.store(n as u64, Relaxed);
         self.meters.inflight.set(n as i64);
-        let over = n >= self.proc.max_inflight_epochs as usize || self.draining;
+        let over = n >= self.deps.tuning.max_inflight_epochs() as usize || self.draining;
         if let Some(gate) = &self.gate {
             gate.set_open(!over);
         }
@@ -675,8 +713,8 @@ impl PartitionActor {
             }
             (false, Some(since)) => {
                 self.meters
-                    .backpressure_ms
-                    .inc_by(since.elapsed().as_millis() as u64);
+                    .backpressure
+                    .inc_by(since.elapsed().as_secs_f64());
                 self.backpressured_since = None;
                 if self.stats.state() == Lifecycle::Backpressured {
                     self.stats.set_state(Lifecycle::Running);
@@ -719,10 +757,14 @@ impl Actor for PartitionActor {
 impl Supervised for PartitionActor {
     fn restarting(&mut self, _: &mut Self::Context) {
         let cause = self.cause.take().unwrap_or(RestartCause::Connection);
-        self.stats.count_restart(cause);
-        metrics::RESTARTS
-            .with_label_values(&["partition", cause.as_str()])
-            .inc();
+        if !self.retired {
+            self.stats.count_restart(cause);
+            metrics::RESTARTS
+                .with_label_values(&["partition", cause.as_str()])
+                .inc();
+        }
+        // Handles of the old context mean nothing in the new one.
+        self.seal_timer = None;
         if self.cfg.mode == SourceMode::Shared {
             // Lines read past the committed offset are gone with the connection.
             let read = self
@@ -736,8 +778,8 @@ impl Supervised for PartitionActor {
         }
         if let Some(since) = self.backpressured_since.take() {
             self.meters
-                .backpressure_ms
-                .inc_by(since.elapsed().as_millis() as u64);
+                .backpressure
+                .inc_by(since.elapsed().as_secs_f64());
         }
         self.state = None;
         self.pending.clear();
@@ -765,7 +807,7 @@ impl StreamHandler<Result<Frame, ChunkCodecError>> for PartitionActor {
                 let full = self
                     .state
                     .as_ref()
-                    .map(|s| s.epoch_events() >= self.proc.max_epoch_events)
+                    .map(|s| s.epoch_events() >= self.deps.tuning.max_epoch_events())
                     .unwrap_or(false);
                 if full {
                     self.seal(ctx);
@@ -842,12 +884,79 @@ fn wait_until_committed(act: &mut PartitionActor) -> impl ActorFuture<PartitionA
     .then(
         |done, act, _| -> std::pin::Pin<Box<dyn ActorFuture<PartitionActor, Output = ()>>> {
             if done {
-                act.stopped = true;
-                act.stats.set_state(Lifecycle::Stopped);
+                // A `Resume` that came meanwhile wins.
+                if act.draining {
+                    act.stopped = true;
+                    act.stats.set_state(Lifecycle::Stopped);
+                }
                 Box::pin(fut::ready(()))
             } else {
                 Box::pin(wait_until_committed(act))
             }
         },
     )
+}
+
+/// Undoes a [`Drain`]: reading resumes from where it stopped (or from the last
+/// committed offset, when the actor was restarted while stopped).
+#[derive(Message)]
+#[rtype(result = "()")]
+pub struct Resume;
+
+impl Handler<Resume> for PartitionActor {
+    type Result = ();
+
+    fn handle(&mut self, _: Resume, ctx: &mut Self::Context) {
+        if !self.stopped && !self.draining {
+            return;
+        }
+        self.stopped = false;
+        self.draining = false;
+        if self.state.is_none() {
+            self.stats.set_state(Lifecycle::Starting);
+            self.restore(ctx);
+        } else if self.gate.is_none() {
+            // Still connecting: reading starts once attached.
+            self.stats.set_state(Lifecycle::Starting);
+        } else {
+            self.stats.set_state(Lifecycle::Running);
+            self.update_backpressure();
+            self.check_finished();
+        }
+    }
+}
+
+/// The partition is removed: drop the connection and every timer for good. Once
+/// the last address is gone the actor ends instead of being restarted.
+#[derive(Message)]
+#[rtype(result = "()")]
+pub struct Retire;
+
+impl Handler<Retire> for PartitionActor {
+    type Result = ();
+
+    fn handle(&mut self, _: Retire, ctx: &mut Self::Context) {
+        self.retired = true;
+        self.stopped = true;
+        ctx.stop();
+    }
+}
+
+/// The live tuning changed: re-arm the seal timer and re-check backpressure.
+#[derive(Message)]
+#[rtype(result = "()")]
+pub struct Retune;
+
+impl Handler<Retune> for PartitionActor {
+    type Result = ();
+
+    fn handle(&mut self, _: Retune, ctx: &mut Self::Context) {
+        if self.gate.is_some() && self.state.is_some() {
+            let first = self.seal_phase(self.deps.tuning.flush_interval());
+            self.schedule_seal(ctx, first);
+            if !self.stopped {
+                self.update_backpressure();
+            }
+        }
+    }
 }

@@ -6,6 +6,7 @@
 use std::io::IsTerminal;
 use std::process::ExitCode;
 use std::sync::atomic::Ordering::Relaxed;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use anyhow::Context;
@@ -30,6 +31,9 @@ pub struct DemoArgs {
     /// Where rows go: cassandra (default) or none.
     #[arg(long, value_enum)]
     pub sink: Option<SinkKind>,
+    /// Address of the admin API and /metrics (overrides admin.listen); port 0 picks a free one.
+    #[arg(long, value_name = "ADDR")]
+    pub admin_listen: Option<String>,
     /// Fault injection: kill a partition actor every this many milliseconds.
     #[arg(long, value_name = "MS")]
     pub kill_every: Option<u64>,
@@ -45,6 +49,7 @@ pub struct DemoArgs {
 pub fn run(global: &GlobalArgs, args: DemoArgs) -> anyhow::Result<ExitCode> {
     let mut config = global.load_config(Overrides {
         sink: args.sink,
+        admin_listen: args.admin_listen.clone(),
         ..Overrides::default()
     })?;
     init_tracing(&config.log.level);
@@ -88,17 +93,18 @@ pub fn run(global: &GlobalArgs, args: DemoArgs) -> anyhow::Result<ExitCode> {
     let system = actix::System::new();
     let code = system.block_on(async {
         let started = Instant::now();
-        let processor = Processor::start(config, io.handle().clone()).await?;
+        let processor = Arc::new(Processor::start(config, io.handle().clone()).await?);
+        let _admin = crate::admin::start_if_enabled(&processor)?;
         if let Some(range) = cycles.as_range() {
-            for (i, p) in processor.partitions.iter().enumerate() {
+            for (i, p) in processor.partitions().iter().enumerate() {
                 let lines = partition_lines(range.clone(), i as u64, args.partitions as u64);
                 p.stats.expected_lines.store(lines, Relaxed);
             }
         }
         if let Some(ms) = args.kill_every {
-            let n = processor.partitions.len();
-            let addrs: Vec<_> = processor.partitions.iter().map(|p| p.id.clone()).collect();
-            let killer = processor.partitions.iter().map(|p| p.addr.clone()).collect::<Vec<_>>();
+            let n = processor.partitions().len();
+            let addrs: Vec<_> = processor.partitions().iter().map(|p| p.id.clone()).collect();
+            let killer = processor.partitions().iter().map(|p| p.addr.clone()).collect::<Vec<_>>();
             actix::spawn(async move {
                 let mut k = 0usize;
                 loop {

@@ -3,6 +3,7 @@
 //! with `--exit-when-done`.
 
 use std::process::ExitCode;
+use std::sync::Arc;
 use std::time::Duration;
 
 use crate::cli::{init_tracing, GlobalArgs};
@@ -14,6 +15,9 @@ pub struct RunArgs {
     /// Where rows go: cassandra (default) or none.
     #[arg(long, value_enum)]
     pub sink: Option<SinkKind>,
+    /// Address of the admin API and /metrics (overrides admin.listen); port 0 picks a free one.
+    #[arg(long, value_name = "ADDR")]
+    pub admin_listen: Option<String>,
     /// Exit once every partition's source has ended and all is committed.
     #[arg(long)]
     pub exit_when_done: bool,
@@ -22,12 +26,14 @@ pub struct RunArgs {
 pub fn run(global: &GlobalArgs, args: RunArgs) -> anyhow::Result<ExitCode> {
     let config = global.load_config(Overrides {
         sink: args.sink,
+        admin_listen: args.admin_listen.clone(),
         ..Overrides::default()
     })?;
-    if config.partitions.is_empty() {
+    // With the admin API on, partitions can also be added at run time.
+    if config.partitions.is_empty() && !config.admin.enabled {
         return Err(ConfigError::Invalid {
             key: "partitions".into(),
-            message: "no partitions configured; add [[partitions]] entries".into(),
+            message: "no partitions configured; add [[partitions]] entries (or enable the admin API and POST /partitions)".into(),
         }
         .into());
     }
@@ -35,8 +41,12 @@ pub fn run(global: &GlobalArgs, args: RunArgs) -> anyhow::Result<ExitCode> {
     let io = io_runtime()?;
     let system = actix::System::new();
     let code = system.block_on(async {
-        let processor = Processor::start(config, io.handle().clone()).await?;
-        tracing::info!(partitions = processor.partitions.len(), "processor running");
+        let processor = Arc::new(Processor::start(config, io.handle().clone()).await?);
+        let _admin = crate::admin::start_if_enabled(&processor)?;
+        tracing::info!(
+            partitions = processor.partitions().len(),
+            "processor running"
+        );
         let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
         loop {
             tokio::select! {

@@ -2,6 +2,7 @@
 //! by a semaphore. Every row is an idempotent upsert with `USING TIMESTAMP`, so an
 //! epoch can be written again (retry, replay) without changing the result.
 
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 
 use bytes::Bytes;
@@ -66,7 +67,8 @@ pub struct CassandraSink {
     session: Arc<Session>,
     st: Statements,
     permits: Arc<Semaphore>,
-    concurrency: usize,
+    /// The cap the permits add up to; changed live by [`CassandraSink::set_concurrency`].
+    concurrency: AtomicUsize,
 }
 
 fn opt(v: Option<i64>) -> MaybeUnset<i64> {
@@ -139,12 +141,35 @@ impl CassandraSink {
             session,
             st,
             permits: Arc::new(Semaphore::new(concurrency)),
-            concurrency,
+            concurrency: AtomicUsize::new(concurrency),
         })
     }
 
     pub fn session(&self) -> &Arc<Session> {
         &self.session
+    }
+
+    /// Changes the number of writes in flight. Growing takes effect at once;
+    /// shrinking forgets idle permits now and returns a future that takes the
+    /// rest out of circulation as writes in flight finish (spawn it).
+    pub fn set_concurrency(
+        &self,
+        concurrency: usize,
+    ) -> Option<impl std::future::Future<Output = ()> + Send + 'static> {
+        let old = self.concurrency.swap(concurrency, Ordering::SeqCst);
+        if concurrency > old {
+            self.permits.add_permits(concurrency - old);
+            return None;
+        }
+        let cut = old - concurrency;
+        let rest = cut - self.permits.forget_permits(cut);
+        let rest = u32::try_from(rest).ok().filter(|r| *r > 0)?;
+        let permits = self.permits.clone();
+        Some(async move {
+            if let Ok(taken) = permits.acquire_many_owned(rest).await {
+                taken.forget();
+            }
+        })
     }
 
     fn write_err<'a>(
@@ -167,7 +192,7 @@ impl CassandraSink {
         let mut running = FuturesUnordered::new();
         let mut queued = futs.into_iter();
         loop {
-            while running.len() < self.concurrency {
+            while running.len() < self.concurrency.load(Ordering::Relaxed) {
                 match queued.next() {
                     Some(f) => running.push(self.timed(f)),
                     None => break,

@@ -161,7 +161,7 @@ pub fn run_processor(
             .await
             .expect("processor starts");
         if let Some((range, n)) = &expected {
-            for (i, p) in processor.partitions.iter().enumerate() {
+            for (i, p) in processor.partitions().iter().enumerate() {
                 p.stats
                     .expected_lines
                     .store(partition_lines(range.clone(), i as u64, *n as u64), Relaxed);
@@ -186,7 +186,8 @@ pub fn run_processor(
             if Instant::now() >= next_fault {
                 next_fault += faults.every;
                 if pk < faults.partition_kills {
-                    let p = &processor.partitions[pk as usize % processor.partitions.len()];
+                    let partitions = processor.partitions();
+                    let p = &partitions[pk as usize % partitions.len()];
                     processor.kill_partition(&p.id);
                     pk += 1;
                 } else if sk < faults.sink_kills {

@@ -1,0 +1,32 @@
+//! The admin REST API (actix-web) and `/metrics`: JSON over HTTP on
+//! `admin.listen`, bearer token on every mutating call, errors as
+//! `{"error": {"code", "message"}}`, an OpenAPI document at `/openapi.json`.
+//!
+//! - `server`: binds and starts the HTTP server and the rate sampler.
+//! - `routes`: the route table, JSON 404/405, extractor errors.
+//! - `auth`: the bearer-token middleware.
+//! - `error`: every API error and its HTTP status (the one place they map).
+//! - `model`: request and answer bodies.
+//! - `health`, `partitions`, `faults`, `rollups`, `settings`: the handlers.
+//! - `chaos`: chaos mode (random kills at a set pace).
+//! - `rates`: per-partition events/s, sampled every second.
+//! - `openapi`: the OpenAPI 3 document.
+
+mod auth;
+mod chaos;
+mod error;
+mod faults;
+mod health;
+mod model;
+mod openapi;
+mod partitions;
+mod rates;
+mod rollups;
+mod routes;
+mod server;
+mod settings;
+mod state;
+
+pub use error::ApiError;
+pub use openapi::ApiDoc;
+pub use server::{start, start_if_enabled, AdminServer};

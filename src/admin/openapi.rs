@@ -1,0 +1,146 @@
+//! The OpenAPI 3 document of the admin API, generated from the handlers and
+//! body types (`utoipa`), served at `/openapi.json`.
+
+use actix_web::web;
+use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+use utoipa::{Modify, OpenApi};
+
+use super::{error, faults, health, model, partitions, rollups, settings};
+
+#[derive(OpenApi)]
+#[openapi(
+    info(
+        title = "ssa admin API",
+        description = "Run and watch ssa: partitions, fault injection, chaos mode, rollups, live tuning, metrics. Every call that is not a GET needs `Authorization: Bearer <token>`."
+    ),
+    paths(
+        health::health,
+        health::ready,
+        health::scrape,
+        document,
+        partitions::list,
+        partitions::get,
+        partitions::add,
+        partitions::remove,
+        partitions::stop,
+        partitions::start,
+        faults::kill_partition,
+        faults::kill_sink,
+        faults::kill_checkpoint,
+        faults::chaos_status,
+        faults::chaos_start,
+        faults::chaos_stop,
+        rollups::franchise_rollups,
+        rollups::key_rollup,
+        settings::get,
+        settings::patch,
+    ),
+    components(schemas(
+        error::ErrorBody,
+        error::ErrorDetail,
+        model::Health,
+        model::Ready,
+        model::PartitionView,
+        model::PartitionList,
+        model::NewPartition,
+        model::StateView,
+        model::ModeView,
+        model::FormatView,
+        model::Killed,
+        model::Removed,
+        model::ChaosRequest,
+        model::ChaosStatus,
+        model::ChaosTarget,
+        model::RollupView,
+        model::FranchiseRollups,
+        model::ConfigPatch,
+        model::Tunables,
+    )),
+    modifiers(&BearerAuth),
+    tags(
+        (name = "health", description = "liveness, readiness, metrics"),
+        (name = "partitions", description = "source connections and their actors"),
+        (name = "faults", description = "fault injection and chaos mode"),
+        (name = "rollups", description = "current totals from memory"),
+        (name = "config", description = "running configuration and live tuning"),
+    )
+)]
+pub struct ApiDoc;
+
+/// Declares the `bearer` security scheme the mutating paths refer to.
+struct BearerAuth;
+
+impl Modify for BearerAuth {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "bearer",
+            SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).build()),
+        );
+    }
+}
+
+/// This document.
+#[utoipa::path(
+    get,
+    operation_id = "openapi_document",
+    path = "/openapi.json",
+    tag = "health",
+    responses((status = 200, description = "OpenAPI 3 document", body = Object))
+)]
+pub async fn document() -> web::Json<utoipa::openapi::OpenApi> {
+    web::Json(ApiDoc::openapi())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn document_lists_every_route() {
+        let doc = serde_json::to_value(ApiDoc::openapi()).unwrap();
+        assert!(doc["openapi"].as_str().unwrap().starts_with("3."));
+        let paths = doc["paths"].as_object().unwrap();
+        for (path, method) in [
+            ("/health", "get"),
+            ("/ready", "get"),
+            ("/metrics", "get"),
+            ("/openapi.json", "get"),
+            ("/partitions", "get"),
+            ("/partitions", "post"),
+            ("/partitions/{id}", "get"),
+            ("/partitions/{id}", "delete"),
+            ("/partitions/{id}/start", "post"),
+            ("/partitions/{id}/stop", "post"),
+            ("/partitions/{id}/kill", "post"),
+            ("/actors/sink/kill", "post"),
+            ("/actors/checkpoint/kill", "post"),
+            ("/chaos", "get"),
+            ("/chaos", "post"),
+            ("/chaos", "delete"),
+            ("/rollups/{franchise_id}", "get"),
+            ("/rollups/{franchise_id}/{event_name}", "get"),
+            ("/config", "get"),
+            ("/config", "patch"),
+        ] {
+            let op = &paths[path][method];
+            assert!(op.is_object(), "{method} {path} missing");
+            if method != "get" {
+                assert!(op["security"].is_array(), "{method} {path} has no security");
+            }
+        }
+        assert!(doc["components"]["securitySchemes"]["bearer"].is_object());
+        let mut ids: Vec<&str> = paths
+            .values()
+            .flat_map(|ops| ops.as_object().unwrap().values())
+            .map(|op| op["operationId"].as_str().unwrap())
+            .collect();
+        let n = ids.len();
+        ids.sort();
+        ids.dedup();
+        assert_eq!(ids.len(), n, "operation ids must be unique");
+        let limit = &paths["/rollups/{franchise_id}"]["get"]["parameters"][1];
+        assert_eq!(limit["name"], "limit");
+        assert_eq!(limit["in"], "query");
+    }
+}

@@ -1,0 +1,169 @@
+//! Partitions: list, read, add, remove, stop (graceful) and start.
+
+use actix_web::http::header;
+use actix_web::{web, HttpResponse};
+
+use super::error::{ApiError, ErrorBody};
+use super::model::{NewPartition, PartitionList, PartitionView, Removed};
+use super::state::AdminState;
+use crate::processor::PartitionHandle;
+
+fn view(state: &AdminState, p: &PartitionHandle) -> PartitionView {
+    PartitionView::new(&p.config, p.stats.snapshot(), state.rates.get(&p.id))
+}
+
+fn find(state: &AdminState, id: &str) -> Result<std::sync::Arc<PartitionHandle>, ApiError> {
+    state
+        .processor
+        .partition(id)
+        .ok_or_else(|| ApiError::NotFound(format!("no partition {id}")))
+}
+
+/// Every partition with its state, offsets, rates, lag and restarts.
+#[utoipa::path(
+    get,
+    operation_id = "list_partitions",
+    path = "/partitions",
+    tag = "partitions",
+    responses((status = 200, body = PartitionList))
+)]
+pub async fn list(state: web::Data<AdminState>) -> web::Json<PartitionList> {
+    let partitions = state
+        .processor
+        .partitions()
+        .iter()
+        .map(|p| view(&state, p))
+        .collect();
+    web::Json(PartitionList { partitions })
+}
+
+/// One partition.
+#[utoipa::path(
+    get,
+    operation_id = "get_partition",
+    path = "/partitions/{id}",
+    tag = "partitions",
+    params(("id" = String, Path, description = "partition id")),
+    responses(
+        (status = 200, body = PartitionView),
+        (status = 404, body = ErrorBody),
+    )
+)]
+pub async fn get(
+    state: web::Data<AdminState>,
+    id: web::Path<String>,
+) -> Result<web::Json<PartitionView>, ApiError> {
+    let p = find(&state, &id)?;
+    Ok(web::Json(view(&state, &p)))
+}
+
+/// Adds a partition: a new source connection, read by a new supervised actor.
+#[utoipa::path(
+    post,
+    operation_id = "add_partition",
+    path = "/partitions",
+    tag = "partitions",
+    request_body = NewPartition,
+    security(("bearer" = [])),
+    responses(
+        (status = 201, description = "started", body = PartitionView),
+        (status = 400, description = "a field is invalid (named in `field`)", body = ErrorBody),
+        (status = 401, body = ErrorBody),
+        (status = 403, description = "no token configured", body = ErrorBody),
+        (status = 409, description = "the id is taken", body = ErrorBody),
+    )
+)]
+pub async fn add(
+    state: web::Data<AdminState>,
+    body: web::Json<NewPartition>,
+) -> Result<HttpResponse, ApiError> {
+    let config = body.into_inner().into_config();
+    let handle = state.processor.add_partition(config).await?;
+    tracing::info!(partition = %handle.id, source = %handle.config.source, "partition added");
+    Ok(HttpResponse::Created()
+        .insert_header((header::LOCATION, format!("/partitions/{}", handle.id)))
+        .json(view(&state, &handle)))
+}
+
+/// Removes a partition: it commits what it has read, then its actor ends.
+/// Its committed counts stay in the totals.
+#[utoipa::path(
+    delete,
+    operation_id = "remove_partition",
+    path = "/partitions/{id}",
+    tag = "partitions",
+    params(("id" = String, Path, description = "partition id")),
+    security(("bearer" = [])),
+    responses(
+        (status = 200, body = Removed),
+        (status = 401, body = ErrorBody),
+        (status = 403, body = ErrorBody),
+        (status = 404, body = ErrorBody),
+        (status = 503, description = "the actor did not answer", body = ErrorBody),
+    )
+)]
+pub async fn remove(
+    state: web::Data<AdminState>,
+    id: web::Path<String>,
+) -> Result<web::Json<Removed>, ApiError> {
+    let p = find(&state, &id)?;
+    let snapshot = state.processor.remove_partition(&id).await?;
+    tracing::info!(partition = %id, offset = snapshot.committed_offset, "partition removed");
+    let rates = state.rates.get(&id);
+    Ok(web::Json(Removed {
+        removed: PartitionView::new(&p.config, snapshot, rates),
+    }))
+}
+
+/// Graceful stop: the partition stops reading, commits every epoch it has,
+/// and idles as `stopped`. Answers once all is committed.
+#[utoipa::path(
+    post,
+    operation_id = "stop_partition",
+    path = "/partitions/{id}/stop",
+    tag = "partitions",
+    params(("id" = String, Path, description = "partition id")),
+    security(("bearer" = [])),
+    responses(
+        (status = 200, body = PartitionView),
+        (status = 401, body = ErrorBody),
+        (status = 403, body = ErrorBody),
+        (status = 404, body = ErrorBody),
+        (status = 409, description = "already stopped", body = ErrorBody),
+    )
+)]
+pub async fn stop(
+    state: web::Data<AdminState>,
+    id: web::Path<String>,
+) -> Result<web::Json<PartitionView>, ApiError> {
+    let p = find(&state, &id)?;
+    state.processor.stop_partition(&id).await?;
+    tracing::info!(partition = %id, "partition stopped");
+    Ok(web::Json(view(&state, &p)))
+}
+
+/// Resumes a stopped partition from where it stopped.
+#[utoipa::path(
+    post,
+    operation_id = "start_partition",
+    path = "/partitions/{id}/start",
+    tag = "partitions",
+    params(("id" = String, Path, description = "partition id")),
+    security(("bearer" = [])),
+    responses(
+        (status = 200, body = PartitionView),
+        (status = 401, body = ErrorBody),
+        (status = 403, body = ErrorBody),
+        (status = 404, body = ErrorBody),
+        (status = 409, description = "not stopped", body = ErrorBody),
+    )
+)]
+pub async fn start(
+    state: web::Data<AdminState>,
+    id: web::Path<String>,
+) -> Result<web::Json<PartitionView>, ApiError> {
+    let p = find(&state, &id)?;
+    state.processor.start_partition(&id).await?;
+    tracing::info!(partition = %id, "partition started");
+    Ok(web::Json(view(&state, &p)))
+}
