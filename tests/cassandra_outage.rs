@@ -70,7 +70,17 @@ fn a_cassandra_outage_under_load_ends_exact() {
         let data = node.data.clone();
         move || {
             let n = Node { data };
-            std::thread::sleep(Duration::from_secs(2));
+            // The outage starts once data flows (the processor is up and committing).
+            let committed = || {
+                ssa::metrics::EVENTS_COMMITTED
+                    .with_label_values(&["p0"])
+                    .get()
+            };
+            let deadline = std::time::Instant::now() + Duration::from_secs(120);
+            while committed() == 0 && std::time::Instant::now() < deadline {
+                std::thread::sleep(Duration::from_millis(50));
+            }
+            std::thread::sleep(Duration::from_secs(1));
             n.run("stop");
             std::thread::sleep(Duration::from_secs(20));
             n.run("start");
