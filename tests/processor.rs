@@ -499,3 +499,82 @@ fn frequent_kills_under_load_stay_exact_and_bounded() {
     let report = verify(&io, &keyspace, &verify_args(cycles, Format::Seed));
     assert!(report.is_exact(), "{report:?}");
 }
+
+#[test]
+fn a_listen_partition_takes_producer_after_producer() {
+    use std::io::Write;
+    let keyspace = unique_keyspace("listen");
+    let io = io_runtime();
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let mut config = test_config(&keyspace);
+    config.partitions = vec![ssa::config::PartitionConfig {
+        id: "pushed".into(),
+        source: format!("listen://127.0.0.1:{port}"),
+        mode: ssa::config::SourceMode::Shared,
+        format: Format::Seed,
+        index: 0,
+        count: 1,
+    }];
+    let workload = Workload::default();
+    let handle = io.handle().clone();
+    actix::System::new().block_on(async move {
+        let processor = ssa::processor::Processor::start(config, handle)
+            .await
+            .unwrap();
+        let push = |cycles: std::ops::Range<u64>| {
+            let workload = workload.clone();
+            std::thread::spawn(move || {
+                let started = std::time::Instant::now();
+                let mut stream = loop {
+                    match std::net::TcpStream::connect(("127.0.0.1", port)) {
+                        Ok(s) => break s,
+                        Err(e) => {
+                            assert!(started.elapsed() < Duration::from_secs(30), "{e}");
+                            std::thread::sleep(Duration::from_millis(20));
+                        }
+                    }
+                };
+                let mut buf = Vec::new();
+                for c in cycles {
+                    workload.write_line(c, &mut buf);
+                }
+                stream.write_all(&buf).unwrap();
+            })
+        };
+        let wait_committed = |n: u64| {
+            let p = processor.partitions()[0].clone();
+            async move {
+                let deadline = std::time::Instant::now() + Duration::from_secs(60);
+                while p
+                    .stats
+                    .committed_offset
+                    .load(std::sync::atomic::Ordering::Relaxed)
+                    < n
+                {
+                    assert!(
+                        std::time::Instant::now() < deadline,
+                        "{:?}",
+                        p.stats.snapshot()
+                    );
+                    tokio::time::sleep(Duration::from_millis(20)).await;
+                }
+            }
+        };
+        // The producers run on threads of their own; this thread runs the actors.
+        let first = push(0..30_000);
+        wait_committed(30_000).await;
+        assert!(first.join().is_ok());
+        let second = push(30_000..50_000);
+        wait_committed(50_000).await;
+        assert!(second.join().is_ok());
+        processor.drain().await;
+    });
+    let mut args = verify_args(0..50_000, Format::Seed);
+    args.no_raw = false;
+    let report = verify(&io, &keyspace, &args);
+    assert!(report.is_exact(), "{report:?}");
+}

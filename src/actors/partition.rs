@@ -830,6 +830,18 @@ impl StreamHandler<Result<Frame, ChunkCodecError>> for PartitionActor {
                 &format!("source closed at offset {read} of {expected}"),
             );
         }
+        if matches!(
+            SourceAddr::parse(&self.cfg.source),
+            Ok(SourceAddr::Listen(_))
+        ) {
+            // A pushing producer left: commit what it sent and wait for the next
+            // one on the same listener; offsets continue where they are.
+            tracing::info!(partition = %self.id, offset = read, "producer disconnected; waiting for the next one");
+            self.seal(ctx);
+            self.writer = None;
+            self.connect(ctx);
+            return;
+        }
         tracing::info!(partition = %self.id, offset = read, "source ended");
         self.source_eof = true;
         self.stats.source_done.store(true, Relaxed);
