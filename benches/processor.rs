@@ -17,7 +17,7 @@ use std::time::{Duration, Instant};
 use ssa::config::{CheckpointStoreKind, Config, PartitionConfig, SinkKind, SourceMode};
 use ssa::core::{PartitionState, StateOptions};
 use ssa::format::Format;
-use ssa::gen::{partition_lines, serve, CycleRange, ServeMode, ServeOptions, Workload};
+use ssa::gen::{serve, CycleRange, ServeMode, ServeOptions, Workload};
 use ssa::processor::{io_runtime, Processor};
 use ssa::sink::{write_timestamp, CassandraSink, EpochWrite};
 use tokio_util::sync::CancellationToken;
@@ -93,11 +93,7 @@ fn pipeline(
         let p = Processor::start(cfg, handle)
             .await
             .expect("processor starts");
-        for (i, part) in p.partitions().iter().enumerate() {
-            part.stats
-                .expected_lines
-                .store(partition_lines(0..events, i as u64, n as u64), Relaxed);
-        }
+        p.expect_range(0..events);
         let names = [
             "ssa_event_commit_seconds",
             "ssa_epoch_commit_seconds",

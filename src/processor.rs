@@ -381,6 +381,24 @@ impl Processor {
             .cloned()
     }
 
+    /// Tells every replayable partition how many lines the generator's cycle range
+    /// `range` holds for it (`SUBSCRIBE index count`), so that an early EOF counts
+    /// as a lost connection and lag is known.
+    pub fn expect_range(&self, range: std::ops::Range<u64>) {
+        for p in self.partitions() {
+            if p.config.mode == crate::config::SourceMode::Replayable {
+                let lines = crate::gen::partition_lines(
+                    range.clone(),
+                    u64::from(p.config.index),
+                    u64::from(p.config.count),
+                );
+                p.stats
+                    .expected_lines
+                    .store(lines, std::sync::atomic::Ordering::Relaxed);
+            }
+        }
+    }
+
     /// Whether every partition has committed everything its source had.
     pub fn all_finished(&self) -> bool {
         self.partitions().iter().all(|p| p.stats.is_finished())

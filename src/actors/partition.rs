@@ -29,8 +29,8 @@ use super::supervision::{Backoff, RestartCause};
 use super::tuning::Tuning;
 use crate::config::{PartitionConfig, ProcessorConfig, SourceAddr, SourceMode};
 use crate::core::{
-    self, parse_line, BadLine, ChunkCodec, ChunkCodecError, CompactionPolicy, Frame, Key,
-    PartitionState, Rollup, SealedEpoch, Snapshot, SnapshotKind, StateOptions,
+    self, BadLine, ChunkCodec, ChunkCodecError, CompactionPolicy, Frame, Key, PartitionState,
+    Rollup, SealedEpoch, Snapshot, SnapshotKind, StateOptions,
 };
 use crate::metrics;
 use crate::sink::{write_timestamp, CassandraSink, DeadLetter, EpochWrite, Intent};
@@ -81,15 +81,27 @@ struct Meters {
     backpressure: Counter,
     epoch_commit: Histogram,
     event_commit: Histogram,
+    /// One counter per bad-line reason, in `BadLine::REASONS` order.
+    malformed: Vec<(&'static str, IntCounter)>,
+}
+
+impl Meters {
+    fn malformed(&self, reason: &str) {
+        if let Some((_, c)) = self.malformed.iter().find(|(r, _)| *r == reason) {
+            c.inc();
+        }
+    }
 }
 
 impl Meters {
     fn new(id: &str) -> Self {
         // Every reason exists from the start, so a dashboard query has a series.
-        for reason in BadLine::REASONS {
-            metrics::MALFORMED.with_label_values(&[id, reason]);
-        }
+        let malformed = BadLine::REASONS
+            .iter()
+            .map(|reason| (*reason, metrics::MALFORMED.with_label_values(&[id, reason])))
+            .collect();
         Meters {
+            malformed,
             events_in: metrics::EVENTS_IN.with_label_values(&[id]),
             committed: metrics::EVENTS_COMMITTED.with_label_values(&[id]),
             lost: metrics::LOST_AT_MOST_ONCE.with_label_values(&[id]),
@@ -442,64 +454,38 @@ impl PartitionActor {
             .unwrap_or(0);
         let format = self.cfg.format;
         let before = state.offset();
-        match frame {
-            Frame::Lines(chunk) => {
-                let dead_cap = self.proc.dead_letters_per_partition;
-                for line in chunk.lines() {
-                    let offset = state.offset();
-                    match parse_line(format, line) {
-                        Ok(ev) => state.record(offset, &ev, ingest_ms),
-                        Err(bad) => {
-                            state.record_bad(offset);
-                            metrics::MALFORMED
-                                .with_label_values(&[&self.id, bad.reason()])
-                                .inc();
-                            if self.dead_letters_kept < dead_cap {
-                                self.dead_letters_kept += 1;
-                                self.dead_letters.push(DeadLetter {
-                                    offset,
-                                    reason: bad.reason(),
-                                    len: line.len() as u64,
-                                    prefix: Bytes::copy_from_slice(
-                                        &line[..line.len().min(DEAD_LETTER_PREFIX)],
-                                    ),
-                                });
-                            }
-                        }
-                    }
-                }
+        let dead_cap = self.proc.dead_letters_per_partition;
+        let (meters, kept, dead) = (
+            &self.meters,
+            &mut self.dead_letters_kept,
+            &mut self.dead_letters,
+        );
+        let mut on_bad = |offset: u64, line: &[u8], bad: BadLine| {
+            meters.malformed(bad.reason());
+            if *kept < dead_cap {
+                *kept += 1;
+                let len = match bad {
+                    BadLine::Oversized { len } => len,
+                    _ => line.len() as u64,
+                };
+                dead.push(DeadLetter {
+                    offset,
+                    reason: bad.reason(),
+                    len,
+                    prefix: Bytes::copy_from_slice(&line[..line.len().min(DEAD_LETTER_PREFIX)]),
+                });
             }
-            Frame::Oversized { prefix, len } => {
-                let offset = state.offset();
-                state.record_bad(offset);
-                metrics::MALFORMED
-                    .with_label_values(&[&self.id, "oversized"])
-                    .inc();
-                if self.dead_letters_kept < self.proc.dead_letters_per_partition {
-                    self.dead_letters_kept += 1;
-                    self.dead_letters.push(DeadLetter {
-                        offset,
-                        reason: "oversized",
-                        len,
-                        prefix,
-                    });
-                }
+        };
+        match &frame {
+            // A replayable source sends a cut line again; a pushing producer may
+            // simply omit the last newline.
+            Frame::Unterminated(bytes)
+                if self.cfg.mode == SourceMode::Shared && !bytes.is_empty() =>
+            {
+                core::ingest_line(state, format, bytes, ingest_ms, &mut on_bad);
             }
-            Frame::Unterminated(bytes) => {
-                // A replayable source sends a cut line again; a pushing producer may
-                // simply omit the last newline.
-                if self.cfg.mode == SourceMode::Shared && !bytes.is_empty() {
-                    let offset = state.offset();
-                    match parse_line(format, &bytes) {
-                        Ok(ev) => state.record(offset, &ev, ingest_ms),
-                        Err(bad) => {
-                            state.record_bad(offset);
-                            metrics::MALFORMED
-                                .with_label_values(&[&self.id, bad.reason()])
-                                .inc();
-                        }
-                    }
-                }
+            _ => {
+                core::ingest_frame(state, format, &frame, ingest_ms, on_bad);
             }
         }
         let after = state.offset();

@@ -11,7 +11,7 @@ use scylla::statement::prepared::PreparedStatement;
 use scylla::value::CqlTimestamp;
 
 use super::{newest_chain, Chain, CheckpointError};
-use crate::core::{decode, Snapshot, SnapshotKind};
+use crate::core::{decode, reassemble, split_chunks, Snapshot, SnapshotKind};
 
 pub struct CassandraStore {
     session: Arc<Session>,
@@ -74,7 +74,7 @@ impl CassandraStore {
         let chunks: Vec<&[u8]> = if bytes.is_empty() {
             vec![&[][..]]
         } else {
-            bytes.chunks(self.chunk_bytes).collect()
+            split_chunks(bytes, self.chunk_bytes).collect()
         };
         let kind = match snap.kind {
             SnapshotKind::Base => "base",
@@ -156,11 +156,7 @@ impl CassandraStore {
                         .enumerate()
                         .all(|(i, p)| p.0 == i as i32 && p.1 == expected);
                 let snap = complete.then(|| {
-                    let bytes: Vec<u8> = parts
-                        .into_iter()
-                        .take(expected as usize)
-                        .flat_map(|p| p.2)
-                        .collect();
+                    let bytes = reassemble(parts.into_iter().take(expected as usize).map(|p| p.2));
                     decode(&bytes).ok()
                 });
                 (seq, snap.flatten())

@@ -5,7 +5,6 @@
 
 use std::io::IsTerminal;
 use std::process::ExitCode;
-use std::sync::atomic::Ordering::Relaxed;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -15,7 +14,7 @@ use tokio_util::sync::CancellationToken;
 use super::workload::WorkloadArgs;
 use crate::cli::{init_tracing, GlobalArgs};
 use crate::config::{Overrides, PartitionConfig, SinkKind, SourceMode};
-use crate::gen::{partition_lines, serve, ServeMode, ServeOptions};
+use crate::gen::{serve, ServeMode, ServeOptions};
 use crate::processor::{io_runtime, Processor};
 
 #[derive(Debug, clap::Args)]
@@ -71,7 +70,7 @@ pub fn run(global: &GlobalArgs, args: DemoArgs) -> anyhow::Result<ExitCode> {
             id: format!("p{i}"),
             source: format!("tcp://{gen_addr}"),
             mode: SourceMode::Replayable,
-            format: args.workload.format,
+            format: args.workload.flags.format,
             index: i,
             count: args.partitions,
         })
@@ -96,10 +95,7 @@ pub fn run(global: &GlobalArgs, args: DemoArgs) -> anyhow::Result<ExitCode> {
         let processor = Arc::new(Processor::start(config, io.handle().clone()).await?);
         let _admin = crate::admin::start_if_enabled(&processor)?;
         if let Some(range) = cycles.as_range() {
-            for (i, p) in processor.partitions().iter().enumerate() {
-                let lines = partition_lines(range.clone(), i as u64, args.partitions as u64);
-                p.stats.expected_lines.store(lines, Relaxed);
-            }
+            processor.expect_range(range);
         }
         if let Some(ms) = args.kill_every {
             let n = processor.partitions().len();

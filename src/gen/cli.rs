@@ -33,6 +33,26 @@ pub struct GenArgs {
     /// Events per second over all clients; 0 = as fast as possible.
     #[arg(long, value_name = "N", default_value_t = 0)]
     pub rate: u64,
+    #[command(flatten)]
+    pub workload: WorkloadFlags,
+    /// Print the expected rollups of `--cycles` as CSV instead of serving.
+    #[arg(long)]
+    pub truth: bool,
+    /// No progress on stderr.
+    #[arg(long, short)]
+    pub quiet: bool,
+}
+
+impl GenArgs {
+    /// The workload these arguments describe.
+    pub fn workload(&self) -> Result<Workload, GenError> {
+        self.workload.workload()
+    }
+}
+
+/// The flags that define a workload; `ssa demo` and `ssa verify` take the same.
+#[derive(Debug, Clone, PartialEq, Eq, clap::Args)]
+pub struct WorkloadFlags {
     /// Number of franchises (sources); franchise_id depends on cycle mod sources.
     #[arg(long, value_name = "N", default_value_t = 100, value_parser = clap::value_parser!(u64).range(1..))]
     pub sources: u64,
@@ -56,16 +76,10 @@ pub struct GenArgs {
         allow_negative_numbers = true
     )]
     pub ts_step_ms: i64,
-    /// Print the expected rollups of `--cycles` as CSV instead of serving.
-    #[arg(long)]
-    pub truth: bool,
-    /// No progress on stderr.
-    #[arg(long, short)]
-    pub quiet: bool,
 }
 
-impl GenArgs {
-    /// The workload these arguments describe.
+impl WorkloadFlags {
+    /// The workload these flags describe.
     pub fn workload(&self) -> Result<Workload, GenError> {
         let words = match &self.words {
             Some(path) => Words::from_file(path)?,

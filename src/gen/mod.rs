@@ -21,7 +21,7 @@ mod truth;
 mod words;
 mod workload;
 
-pub use cli::{run, run_async, GenArgs};
+pub use cli::{run, run_async, GenArgs, WorkloadFlags};
 pub use cycles::{partition_cycle, partition_lines, CycleRange};
 pub use error::GenError;
 pub use hash::{hash64, hashed_uuid, mix64};

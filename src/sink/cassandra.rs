@@ -183,6 +183,26 @@ impl CassandraSink {
         }
     }
 
+    /// Runs one unlogged batch of `statement`, once per row of `values` (all rows
+    /// in one Cassandra partition).
+    async fn batch_of<V: scylla::serialize::row::SerializeRow>(
+        &self,
+        statement: &PreparedStatement,
+        values: Vec<V>,
+        what: &'static str,
+        partition: &str,
+    ) -> Result<(), SinkError> {
+        let mut batch = Batch::new(BatchType::Unlogged);
+        for _ in 0..values.len() {
+            batch.append_statement(statement.clone());
+        }
+        self.session
+            .batch(&batch, values)
+            .await
+            .map(|_| ())
+            .map_err(Self::write_err(what, partition))
+    }
+
     /// Runs `futs` with at most the sink's concurrency in flight (the semaphore
     /// also caps all epochs and partitions together).
     async fn run_all<'a>(
@@ -246,10 +266,8 @@ impl CassandraSink {
 
         let raw = if raw_rows { &s.raw[..] } else { &[][..] };
         let raw_batches = raw_batches(raw).map(|rows| async move {
-            let mut batch = Batch::new(BatchType::Unlogged);
             let mut values = Vec::with_capacity(rows.len());
             for r in rows {
-                batch.append_statement(self.st.raw.clone());
                 let key = &s.touched[r.key as usize].0;
                 values.push((
                     p,
@@ -266,20 +284,14 @@ impl CassandraSink {
                     ts,
                 ));
             }
-            self.session
-                .batch(&batch, values)
-                .await
-                .map(|_| ())
-                .map_err(Self::write_err("raw events", p))
+            self.batch_of(&self.st.raw, values, "raw events", p).await
         });
         // Rollup rows go in single-partition batches: one per franchise for the
         // partials, one per (franchise, minute) for the buckets.
         let partial_groups = group_by(s.touched.iter().enumerate(), |(_, (k, _))| k.franchise_id);
         let partials = partial_groups.into_iter().map(|rows| async move {
-            let mut batch = Batch::new(BatchType::Unlogged);
             let mut values = Vec::with_capacity(rows.len());
             for (_, (key, r)) in rows {
-                batch.append_statement(self.st.partial.clone());
                 let (sum, min, max) = sum_min_max(r);
                 values.push((
                     p,
@@ -293,20 +305,15 @@ impl CassandraSink {
                     ts,
                 ));
             }
-            self.session
-                .batch(&batch, values)
+            self.batch_of(&self.st.partial, values, "partial rollups", p)
                 .await
-                .map(|_| ())
-                .map_err(Self::write_err("partial rollups", p))
         });
         let minute_groups = group_by(s.minutes.iter(), |(idx, minute, _)| {
             (s.touched[*idx as usize].0.franchise_id, *minute)
         });
         let minutes = minute_groups.into_iter().map(|rows| async move {
-            let mut batch = Batch::new(BatchType::Unlogged);
             let mut values = Vec::with_capacity(rows.len());
             for (idx, minute, r) in rows {
-                batch.append_statement(self.st.minute.clone());
                 let key = &s.touched[*idx as usize].0;
                 let (sum, min, max) = sum_min_max(r);
                 values.push((
@@ -321,11 +328,8 @@ impl CassandraSink {
                     ts,
                 ));
             }
-            self.session
-                .batch(&batch, values)
+            self.batch_of(&self.st.minute, values, "minute rollups", p)
                 .await
-                .map(|_| ())
-                .map_err(Self::write_err("minute rollups", p))
         });
         let dead = w.dead_letters.iter().map(|d| async move {
             self.session
@@ -562,10 +566,8 @@ impl CassandraSink {
         let ts = super::write_timestamp();
         let groups = group_by(rows.iter(), |(k, _)| k.franchise_id);
         let futs = groups.into_iter().map(|group| async move {
-            let mut batch = Batch::new(BatchType::Unlogged);
             let mut values = Vec::with_capacity(group.len());
             for (key, r) in group {
-                batch.append_statement(self.st.total.clone());
                 let (sum, min, max) = sum_min_max(r);
                 values.push((
                     key.franchise_id,
@@ -578,11 +580,7 @@ impl CassandraSink {
                     ts,
                 ));
             }
-            self.session
-                .batch(&batch, values)
-                .await
-                .map(|_| ())
-                .map_err(Self::write_err("totals", "*"))
+            self.batch_of(&self.st.total, values, "totals", "*").await
         });
         self.run_all(futs.map(|f| f.boxed()).collect()).await?;
         metrics::TOTAL_ROWS_WRITTEN.inc_by(rows.len() as u64);

@@ -71,14 +71,13 @@ pub fn ssa_bin() -> &'static str {
 
 use std::net::SocketAddr;
 use std::ops::Range;
-use std::sync::atomic::Ordering::Relaxed;
 use std::time::{Duration, Instant};
 
 use ssa::commands::verify::{Report, VerifyArgs};
 use ssa::commands::workload::WorkloadArgs;
 use ssa::config::{Config, PartitionConfig, SourceMode};
 use ssa::format::Format;
-use ssa::gen::{partition_lines, CycleRange, KeyMode, ServeMode, ServeOptions, Workload};
+use ssa::gen::{CycleRange, KeyMode, ServeMode, ServeOptions, Workload};
 use ssa::processor::Processor;
 use tokio_util::sync::CancellationToken;
 
@@ -160,12 +159,8 @@ pub fn run_processor(
         let processor = Processor::start(config, handle)
             .await
             .expect("processor starts");
-        if let Some((range, n)) = &expected {
-            for (i, p) in processor.partitions().iter().enumerate() {
-                p.stats
-                    .expected_lines
-                    .store(partition_lines(range.clone(), i as u64, *n as u64), Relaxed);
-            }
+        if let Some((range, _)) = &expected {
+            processor.expect_range(range.clone());
         }
         let started = Instant::now();
         let mut next_fault = started + faults.every;
@@ -222,12 +217,14 @@ pub fn verify_args(cycles: Range<u64>, format: Format) -> VerifyArgs {
     VerifyArgs {
         workload: WorkloadArgs {
             cycles: CycleRange::finite(cycles),
-            sources: 100,
-            format,
-            keys: KeyMode::Bounded,
-            words: None,
-            ts_start_ms: ssa::gen::DEFAULT_TS_START_MS,
-            ts_step_ms: 1,
+            flags: ssa::gen::WorkloadFlags {
+                sources: 100,
+                format,
+                keys: KeyMode::Bounded,
+                words: None,
+                ts_start_ms: ssa::gen::DEFAULT_TS_START_MS,
+                ts_step_ms: 1,
+            },
         },
         no_raw: false,
         show: 10,
