@@ -177,34 +177,6 @@ impl Handler<Restore> for CheckpointActor {
     }
 }
 
-/// Read one stored snapshot (inspection).
-#[derive(Message)]
-#[rtype(result = "Result<Option<Snapshot>, CheckpointError>")]
-pub struct ReadSnapshot {
-    pub partition: String,
-    pub seq: u64,
-}
-
-impl Handler<ReadSnapshot> for CheckpointActor {
-    type Result = ResponseFuture<Result<Option<Snapshot>, CheckpointError>>;
-
-    fn handle(&mut self, msg: ReadSnapshot, _: &mut Self::Context) -> Self::Result {
-        let store = self.store.clone();
-        let join = self
-            .io
-            .spawn(async move { store.read(&msg.partition, msg.seq).await });
-        Box::pin(async move {
-            join.await.unwrap_or_else(|e| {
-                Err(CheckpointError::Store {
-                    what: "read task",
-                    partition: String::new(),
-                    message: e.to_string(),
-                })
-            })
-        })
-    }
-}
-
 /// Fault injection: stop the actor; its supervisor restarts it.
 #[derive(Message)]
 #[rtype(result = "()")]

@@ -26,10 +26,6 @@ impl Gate {
             changed
         });
     }
-
-    pub fn is_open(&self) -> bool {
-        *self.tx.borrow()
-    }
 }
 
 /// Yields the inner stream's items only while the gate is open.

@@ -164,15 +164,6 @@ impl CassandraStore {
             .collect()
     }
 
-    pub async fn read(
-        &self,
-        partition: &str,
-        seq: u64,
-    ) -> Result<Option<Snapshot>, CheckpointError> {
-        let rows = self.rows(partition, Some(seq)).await?;
-        Ok(Self::assemble(rows).remove(&seq).flatten())
-    }
-
     pub async fn load(&self, partition: &str) -> Result<Chain, CheckpointError> {
         let rows = self.rows(partition, None).await?;
         Ok(newest_chain(Self::assemble(rows)))

@@ -25,14 +25,6 @@ impl Chain {
             .map(|s| s.epoch)
             .unwrap_or(0)
     }
-
-    pub fn offset(&self) -> u64 {
-        self.deltas
-            .last()
-            .or(self.base.as_ref())
-            .map(|s| s.offset)
-            .unwrap_or(0)
-    }
 }
 
 /// `decoded` maps each stored seq to its decoded snapshot (or `None` when the

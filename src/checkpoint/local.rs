@@ -61,11 +61,7 @@ impl LocalStore {
         Ok(seqs)
     }
 
-    pub async fn read(
-        &self,
-        partition: &str,
-        seq: u64,
-    ) -> Result<Option<Snapshot>, CheckpointError> {
+    async fn read(&self, partition: &str, seq: u64) -> Result<Option<Snapshot>, CheckpointError> {
         let path = self.file(partition, seq);
         match tokio::fs::read(&path).await {
             Ok(bytes) => Ok(decode(&bytes).ok()),

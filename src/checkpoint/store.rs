@@ -33,16 +33,4 @@ impl CheckpointStore {
             CheckpointStore::Local(s) => s.prune(partition, seq).await,
         }
     }
-
-    /// The raw stored bytes of one snapshot, for inspection (admin API, tests).
-    pub async fn read(
-        &self,
-        partition: &str,
-        seq: u64,
-    ) -> Result<Option<Snapshot>, CheckpointError> {
-        match self {
-            CheckpointStore::Cassandra(s) => s.read(partition, seq).await,
-            CheckpointStore::Local(s) => s.read(partition, seq).await,
-        }
-    }
 }

@@ -145,10 +145,6 @@ impl CassandraSink {
         })
     }
 
-    pub fn session(&self) -> &Arc<Session> {
-        &self.session
-    }
-
     /// Changes the number of writes in flight. Growing takes effect at once;
     /// shrinking forgets idle permits now and returns a future that takes the
     /// rest out of circulation as writes in flight finish (spawn it).
