@@ -11,6 +11,16 @@
 //
 // It uses the DataStax Java driver 3.x that ships with cassandra-all (shaded jar), so it
 // needs nothing that the node's own jar folder does not already hold.
+//
+// A secured node (scripts/cassandra --auth / --tls) is reached with settings from the
+// environment, so that no secret is on a command line:
+//   SSA_PROBE_USERNAME, SSA_PROBE_PASSWORD_FILE   password authentication
+//   SSA_PROBE_CA                                  PEM CA: TLS, the node's certificate checked
+//   SSA_PROBE_CERT, SSA_PROBE_KEY                 PEM client certificate and PKCS#8 key
+//   SSA_PROBE_SETUP_ROLE=1                        wait only: when SSA_PROBE_USERNAME cannot
+//       log in yet, log in as the default cassandra/cassandra superuser, create
+//       SSA_PROBE_USERNAME as a superuser with the password of SSA_PROBE_PASSWORD_FILE,
+//       then drop the cassandra role (the default superuser is replaced).
 
 import com.datastax.driver.core.Cluster;
 import com.datastax.driver.core.ColumnDefinitions;
@@ -23,14 +33,34 @@ import com.datastax.driver.core.Row;
 import com.datastax.driver.core.Session;
 import com.datastax.driver.core.SimpleStatement;
 import com.datastax.driver.core.SocketOptions;
+import com.datastax.driver.core.RemoteEndpointAwareJdkSSLOptions;
+import com.datastax.driver.core.exceptions.AuthenticationException;
+import com.datastax.driver.core.exceptions.NoHostAvailableException;
 import com.datastax.driver.core.policies.RoundRobinPolicy;
 import com.datastax.driver.core.policies.WhiteListPolicy;
+import java.io.FileInputStream;
+import java.io.InputStream;
 import java.net.InetSocketAddress;
 import java.net.Socket;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Paths;
+import java.security.KeyFactory;
+import java.security.KeyStore;
+import java.security.PrivateKey;
+import java.security.cert.Certificate;
+import java.security.cert.CertificateFactory;
+import java.security.spec.PKCS8EncodedKeySpec;
 import java.util.ArrayList;
+import java.util.Base64;
+import java.util.Collection;
 import java.util.Collections;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
+import javax.net.ssl.KeyManager;
+import javax.net.ssl.KeyManagerFactory;
+import javax.net.ssl.SSLContext;
+import javax.net.ssl.TrustManagerFactory;
 
 public class Probe {
     public static void main(String[] args) throws Exception {
@@ -83,9 +113,39 @@ public class Probe {
         }
     };
 
+    static final String DEFAULT_ROLE = "cassandra";
+
+    static String env(String name) {
+        String value = System.getenv(name);
+        return value == null || value.isEmpty() ? null : value;
+    }
+
+    static String password() {
+        String file = env("SSA_PROBE_PASSWORD_FILE");
+        if (file == null) {
+            return null;
+        }
+        try {
+            return new String(Files.readAllBytes(Paths.get(file)), StandardCharsets.UTF_8).trim();
+        } catch (Exception e) {
+            throw new IllegalStateException("cannot read the password file " + file + ": " + describe(e));
+        }
+    }
+
     static Cluster cluster(String host, int port, int readTimeoutMillis) {
+        return cluster(host, port, readTimeoutMillis, env("SSA_PROBE_USERNAME"), password());
+    }
+
+    static Cluster cluster(String host, int port, int readTimeoutMillis, String username, String password) {
         InetSocketAddress address = new InetSocketAddress(host, port);
-        return Cluster.builder()
+        Cluster.Builder builder = Cluster.builder();
+        if (username != null) {
+            builder.withCredentials(username, password == null ? "" : password);
+        }
+        if (env("SSA_PROBE_CA") != null) {
+            builder.withSSL(RemoteEndpointAwareJdkSSLOptions.builder().withSSLContext(sslContext()).build());
+        }
+        return builder
                 .addContactPointsWithPorts(address)
                 .withLoadBalancingPolicy(new WhiteListPolicy(new RoundRobinPolicy(), Collections.singletonList(address)))
                 .withSocketOptions(new SocketOptions().setConnectTimeoutMillis(5000).setReadTimeoutMillis(readTimeoutMillis))
@@ -96,8 +156,112 @@ public class Probe {
                 .build();
     }
 
+    // TLS from PEM files: the CA that signed the node's certificate, and optionally a
+    // client certificate and its PKCS#8 key (EC or RSA) for mutual TLS.
+    static SSLContext sslContext() {
+        try {
+            CertificateFactory x509 = CertificateFactory.getInstance("X.509");
+            KeyStore trust = KeyStore.getInstance("PKCS12");
+            trust.load(null, null);
+            int i = 0;
+            for (Certificate ca : readCertificates(x509, env("SSA_PROBE_CA"))) {
+                trust.setCertificateEntry("ca" + i++, ca);
+            }
+            TrustManagerFactory tmf = TrustManagerFactory.getInstance(TrustManagerFactory.getDefaultAlgorithm());
+            tmf.init(trust);
+            KeyManager[] keyManagers = null;
+            String cert = env("SSA_PROBE_CERT");
+            String keyFile = env("SSA_PROBE_KEY");
+            if (cert != null && keyFile != null) {
+                char[] storePassword = "probe".toCharArray(); // in memory only
+                KeyStore keys = KeyStore.getInstance("PKCS12");
+                keys.load(null, null);
+                Certificate[] chain = readCertificates(x509, cert).toArray(new Certificate[0]);
+                keys.setKeyEntry("client", readKey(keyFile), storePassword, chain);
+                KeyManagerFactory kmf = KeyManagerFactory.getInstance(KeyManagerFactory.getDefaultAlgorithm());
+                kmf.init(keys, storePassword);
+                keyManagers = kmf.getKeyManagers();
+            }
+            SSLContext context = SSLContext.getInstance("TLS");
+            context.init(keyManagers, tmf.getTrustManagers(), null);
+            return context;
+        } catch (Exception e) {
+            throw new IllegalStateException("tls setup: " + describe(e), e);
+        }
+    }
+
+    static Collection<? extends Certificate> readCertificates(CertificateFactory x509, String path) throws Exception {
+        try (InputStream in = new FileInputStream(path)) {
+            return x509.generateCertificates(in);
+        }
+    }
+
+    static PrivateKey readKey(String path) throws Exception {
+        String pem = new String(Files.readAllBytes(Paths.get(path)), StandardCharsets.US_ASCII);
+        String body = pem.replaceAll("-----(BEGIN|END) PRIVATE KEY-----", "").replaceAll("\\s", "");
+        PKCS8EncodedKeySpec spec = new PKCS8EncodedKeySpec(Base64.getDecoder().decode(body));
+        try {
+            return KeyFactory.getInstance("EC").generatePrivate(spec);
+        } catch (Exception e) {
+            return KeyFactory.getInstance("RSA").generatePrivate(spec);
+        }
+    }
+
+    static boolean isAuthenticationFailure(Throwable e) {
+        for (Throwable t = e; t != null; t = t.getCause()) {
+            if (t instanceof AuthenticationException) {
+                return true;
+            }
+            if (t instanceof NoHostAvailableException) {
+                for (Throwable inner : ((NoHostAvailableException) t).getErrors().values()) {
+                    if (isAuthenticationFailure(inner)) {
+                        return true;
+                    }
+                }
+            }
+        }
+        return false;
+    }
+
+    // Replaces the default superuser: logs in as cassandra/cassandra, creates the role
+    // named by SSA_PROBE_USERNAME (a superuser that can log in, with the password of
+    // SSA_PROBE_PASSWORD_FILE), then logs in as that role and drops cassandra.
+    // Safe to repeat after an interruption at any step.
+    static void setupRole(String host, int port) {
+        String role = env("SSA_PROBE_USERNAME");
+        String password = password();
+        if (role == null || password == null || !role.matches("[a-z][a-z0-9_]*") || password.contains("'")) {
+            throw new IllegalStateException("SSA_PROBE_SETUP_ROLE needs SSA_PROBE_USERNAME and SSA_PROBE_PASSWORD_FILE");
+        }
+        try (Cluster cluster = cluster(host, port, 20000, DEFAULT_ROLE, DEFAULT_ROLE); Session session = cluster.connect()) {
+            session.execute("CREATE ROLE IF NOT EXISTS " + role
+                    + " WITH PASSWORD = '" + password + "' AND SUPERUSER = true AND LOGIN = true");
+            session.execute("ALTER ROLE " + role + " WITH PASSWORD = '" + password + "'");
+        }
+        try (Cluster cluster = cluster(host, port, 20000, role, password); Session session = cluster.connect()) {
+            session.execute("DROP ROLE IF EXISTS " + DEFAULT_ROLE);
+        }
+    }
+
     static String releaseVersion(String host, int port, int readTimeoutMillis) {
+        boolean setup = env("SSA_PROBE_SETUP_ROLE") != null;
+        try {
+            return queryReleaseVersion(host, port, readTimeoutMillis, setup);
+        } catch (RuntimeException e) {
+            if (!setup || !isAuthenticationFailure(e)) {
+                throw e;
+            }
+        }
+        setupRole(host, port);
+        return queryReleaseVersion(host, port, readTimeoutMillis, false);
+    }
+
+    static String queryReleaseVersion(String host, int port, int readTimeoutMillis, boolean dropDefaultRole) {
         try (Cluster cluster = cluster(host, port, readTimeoutMillis); Session session = cluster.connect()) {
+            if (dropDefaultRole) {
+                // Finishes a replacement that was interrupted after the role was made.
+                session.execute("DROP ROLE IF EXISTS " + DEFAULT_ROLE);
+            }
             Row row = session.execute("SELECT release_version FROM system.local").one();
             if (row == null) {
                 throw new IllegalStateException("system.local returned no row");
