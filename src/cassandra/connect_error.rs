@@ -195,9 +195,11 @@ mod tests {
     use super::*;
 
     fn config(tls: bool, cert: &str) -> CassandraConfig {
-        let mut c = CassandraConfig::default();
-        c.username = "app".into();
-        c.password = "s3cret-password".into();
+        let mut c = CassandraConfig {
+            username: "app".into(),
+            password: "s3cret-password".into(),
+            ..CassandraConfig::default()
+        };
         c.tls.enabled = tls;
         c.tls.ca_file = "/etc/ssa/ca.pem".into();
         c.tls.cert_file = cert.into();
