@@ -3,7 +3,8 @@
 //   java -cp 'CACHE/lib/*:CLASSES' Probe wait HOST PORT TIMEOUT_SECONDS [PID]
 //       Retries `SELECT release_version FROM system.local` on HOST:PORT until it answers
 //       (prints the version, exit 0), the timeout passes (exit 1) or process PID is gone
-//       (exit 2). Stays in one JVM: a cheap TCP connect is tried before each driver session.
+//       (exit 2); a setting it cannot use (a missing certificate file, say) is exit 3.
+//       Stays in one JVM: a cheap TCP connect is tried before each driver session.
 //   java ... Probe version HOST PORT
 //       One attempt; prints the version (exit 0) or the error (exit 1).
 //   java ... Probe cql HOST PORT STATEMENT
@@ -15,7 +16,8 @@
 // A secured node (scripts/cassandra --auth / --tls) is reached with settings from the
 // environment, so that no secret is on a command line:
 //   SSA_PROBE_USERNAME, SSA_PROBE_PASSWORD_FILE   password authentication
-//   SSA_PROBE_CA                                  PEM CA: TLS, the node's certificate checked
+//   SSA_PROBE_CA                                  PEM CA: TLS; the node's certificate must
+//       chain to it (an expired one is let through: see ExpiryTolerant)
 //   SSA_PROBE_CERT, SSA_PROBE_KEY                 PEM client certificate and PKCS#8 key
 //   SSA_PROBE_SETUP_ROLE=1                        wait only: when SSA_PROBE_USERNAME cannot
 //       log in yet, log in as the default cassandra/cassandra superuser, create
@@ -48,8 +50,12 @@ import java.nio.file.Paths;
 import java.security.KeyFactory;
 import java.security.KeyStore;
 import java.security.PrivateKey;
+import java.security.cert.CertPathValidatorException;
 import java.security.cert.Certificate;
+import java.security.cert.CertificateException;
+import java.security.cert.CertificateExpiredException;
 import java.security.cert.CertificateFactory;
+import java.security.cert.X509Certificate;
 import java.security.spec.PKCS8EncodedKeySpec;
 import java.util.ArrayList;
 import java.util.Base64;
@@ -60,7 +66,9 @@ import java.util.concurrent.TimeUnit;
 import javax.net.ssl.KeyManager;
 import javax.net.ssl.KeyManagerFactory;
 import javax.net.ssl.SSLContext;
+import javax.net.ssl.TrustManager;
 import javax.net.ssl.TrustManagerFactory;
+import javax.net.ssl.X509TrustManager;
 
 public class Probe {
     public static void main(String[] args) throws Exception {
@@ -115,6 +123,13 @@ public class Probe {
 
     static final String DEFAULT_ROLE = "cassandra";
 
+    // A setting the probe cannot use: waiting longer would not help.
+    static final class SetupException extends RuntimeException {
+        SetupException(String message, Throwable cause) {
+            super(message, cause);
+        }
+    }
+
     static String env(String name) {
         String value = System.getenv(name);
         return value == null || value.isEmpty() ? null : value;
@@ -128,7 +143,7 @@ public class Probe {
         try {
             return new String(Files.readAllBytes(Paths.get(file)), StandardCharsets.UTF_8).trim();
         } catch (Exception e) {
-            throw new IllegalStateException("cannot read the password file " + file + ": " + describe(e));
+            throw new SetupException("cannot read the password file " + file + ": " + describe(e), e);
         }
     }
 
@@ -169,6 +184,7 @@ public class Probe {
             }
             TrustManagerFactory tmf = TrustManagerFactory.getInstance(TrustManagerFactory.getDefaultAlgorithm());
             tmf.init(trust);
+            TrustManager[] trustManagers = { new ExpiryTolerant((X509TrustManager) tmf.getTrustManagers()[0]) };
             KeyManager[] keyManagers = null;
             String cert = env("SSA_PROBE_CERT");
             String keyFile = env("SSA_PROBE_KEY");
@@ -183,10 +199,55 @@ public class Probe {
                 keyManagers = kmf.getKeyManagers();
             }
             SSLContext context = SSLContext.getInstance("TLS");
-            context.init(keyManagers, tmf.getTrustManagers(), null);
+            context.init(keyManagers, trustManagers, null);
             return context;
         } catch (Exception e) {
-            throw new IllegalStateException("tls setup: " + describe(e), e);
+            throw new SetupException("tls setup: " + describe(e), e);
+        }
+    }
+
+    // The node's certificate must chain to the CA, but may have expired: the probe asks
+    // whether the node is up, and a node may be given an expired certificate on purpose,
+    // to see that clients refuse it. Every other failure still fails the check.
+    static final class ExpiryTolerant implements X509TrustManager {
+        private final X509TrustManager delegate;
+
+        ExpiryTolerant(X509TrustManager delegate) {
+            this.delegate = delegate;
+        }
+
+        @Override
+        public void checkServerTrusted(X509Certificate[] chain, String authType) throws CertificateException {
+            try {
+                delegate.checkServerTrusted(chain, authType);
+            } catch (CertificateException e) {
+                if (!onlyExpired(e)) {
+                    throw e;
+                }
+            }
+        }
+
+        static boolean onlyExpired(Throwable e) {
+            for (Throwable t = e; t != null; t = t.getCause()) {
+                if (t instanceof CertificateExpiredException) {
+                    return true;
+                }
+                if (t instanceof CertPathValidatorException
+                        && ((CertPathValidatorException) t).getReason() == CertPathValidatorException.BasicReason.EXPIRED) {
+                    return true;
+                }
+            }
+            return false;
+        }
+
+        @Override
+        public void checkClientTrusted(X509Certificate[] chain, String authType) throws CertificateException {
+            delegate.checkClientTrusted(chain, authType);
+        }
+
+        @Override
+        public X509Certificate[] getAcceptedIssuers() {
+            return delegate.getAcceptedIssuers();
         }
     }
 
@@ -226,17 +287,17 @@ public class Probe {
     // Replaces the default superuser: logs in as cassandra/cassandra, creates the role
     // named by SSA_PROBE_USERNAME (a superuser that can log in, with the password of
     // SSA_PROBE_PASSWORD_FILE), then logs in as that role and drops cassandra.
-    // Safe to repeat after an interruption at any step.
+    // Safe to repeat after an interruption at any step (the password file is written
+    // before the role is created, and never changes afterwards).
     static void setupRole(String host, int port) {
         String role = env("SSA_PROBE_USERNAME");
         String password = password();
         if (role == null || password == null || !role.matches("[a-z][a-z0-9_]*") || password.contains("'")) {
-            throw new IllegalStateException("SSA_PROBE_SETUP_ROLE needs SSA_PROBE_USERNAME and SSA_PROBE_PASSWORD_FILE");
+            throw new SetupException("SSA_PROBE_SETUP_ROLE needs SSA_PROBE_USERNAME and SSA_PROBE_PASSWORD_FILE", null);
         }
         try (Cluster cluster = cluster(host, port, 20000, DEFAULT_ROLE, DEFAULT_ROLE); Session session = cluster.connect()) {
             session.execute("CREATE ROLE IF NOT EXISTS " + role
                     + " WITH PASSWORD = '" + password + "' AND SUPERUSER = true AND LOGIN = true");
-            session.execute("ALTER ROLE " + role + " WITH PASSWORD = '" + password + "'");
         }
         try (Cluster cluster = cluster(host, port, 20000, role, password); Session session = cluster.connect()) {
             session.execute("DROP ROLE IF EXISTS " + DEFAULT_ROLE);
@@ -295,6 +356,9 @@ public class Probe {
                 try {
                     System.out.println(releaseVersion(host, port, 10000));
                     return 0;
+                } catch (SetupException e) {
+                    System.err.println(e.getMessage());
+                    return 3;
                 } catch (Exception e) {
                     lastError = describe(e);
                 }

@@ -177,6 +177,16 @@ impl ConnectCause {
                 cert_file: cert_file.clone(),
                 alert: format!("alert {alert:?}"),
             },
+            // Some TLS stacks answer a client certificate they cannot verify this way.
+            AlertDescription::InternalError | AlertDescription::HandshakeFailure
+                if !cert_file.is_empty() =>
+            {
+                ConnectCause::Handshake {
+                    detail: format!(
+                        "received fatal alert {alert:?}; the node may have refused the client certificate {cert_file}"
+                    ),
+                }
+            }
             _ => ConnectCause::Handshake {
                 detail: format!("received fatal alert {alert:?}"),
             },
