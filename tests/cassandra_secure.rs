@@ -65,6 +65,19 @@ impl Client {
     }
 }
 
+/// Notes how long a test has been at it, for the output of a failed or `--nocapture` run.
+struct Steps(std::time::Instant);
+
+impl Steps {
+    fn start() -> Steps {
+        Steps(std::time::Instant::now())
+    }
+
+    fn done(&self, what: &str) {
+        eprintln!("[{:6.1} s] {what}", self.0.elapsed().as_secs_f64());
+    }
+}
+
 fn password_env(password: &str) -> Vec<(&'static str, &str)> {
     if password.is_empty() {
         vec![]
@@ -155,6 +168,7 @@ fn admin_cql(node: &Node, statements: &[String]) {
 
 #[test]
 fn password_authentication_and_tls() {
+    let steps = Steps::start();
     Node::reset("127.0.0.41");
     let node = Node::start("127.0.0.41", &["--auth", "--tls", "on"]);
     let work = tempfile::tempdir().unwrap();
@@ -174,6 +188,7 @@ fn password_authentication_and_tls() {
         client_key.as_str(),
         ADMIN_TOKEN,
     ];
+    steps.done("node 127.0.0.41 up");
     // The script says where the secrets are, never what they are.
     assert!(
         node.start_output.contains("auth/admin-password"),
@@ -191,6 +206,7 @@ fn password_authentication_and_tls() {
     let demo_config = admin.write(dir, "admin-demo.toml", "sec_demo", "");
     demo_and_verify("demo as ssa_admin", &demo_config, &admin_password, &secrets);
 
+    steps.done("demo and verify as ssa_admin");
     // Least privilege: SELECT and MODIFY are enough to run once the schema is there.
     admin_cql(
         &node,
@@ -203,6 +219,7 @@ fn password_authentication_and_tls() {
             "GRANT MODIFY ON KEYSPACE sec_run TO ssa_app".into(),
         ],
     );
+    steps.done("roles and grants");
     // CREATE on the keyspace alone applies the schema (the role owns what it creates).
     let schema_role = Client::new(&point, "ssa_schema").tls(&ca, None);
     let schema_config = schema_role.write(dir, "schema.toml", "sec_run", "");
@@ -215,6 +232,7 @@ fn password_authentication_and_tls() {
     );
     assert_no_secret("schema --apply", &applied.all(), &secrets);
 
+    steps.done("schema --apply as ssa_schema");
     // `ssa run` as ssa_app from a replayable generator; GET /config while it runs.
     let io = common::io_runtime();
     let (gen_addr, gen) = common::start_gen(
@@ -280,6 +298,7 @@ fn password_authentication_and_tls() {
         &run_ssa(&app_config, &app_password, &["verify", "--cycles", CYCLES]),
     );
 
+    steps.done("run and verify as ssa_app");
     // ... but applying the schema needs CREATE, and the error names it.
     let denied = run_ssa(&app_config, &app_password, &["schema", "--apply"]);
     assert_eq!(denied.code, 1, "{}", denied.all());
@@ -290,6 +309,7 @@ fn password_authentication_and_tls() {
     );
     assert_no_secret("schema --apply as ssa_app", &denied.all(), &secrets);
 
+    steps.done("schema --apply refused");
     // Wrong password.
     assert_refused(
         "wrong password",
@@ -365,12 +385,14 @@ fn password_authentication_and_tls() {
          cassandra.tls.enabled is false: set it to true and cassandra.tls.ca_file",
         &secrets,
     );
+    steps.done("connections refused");
 }
 
 #[test]
 fn mutual_tls_and_an_expired_node_certificate() {
     // Both nodes start at once: 127.0.0.42 requires client certificates, 127.0.0.43
     // presents a certificate that expired in 2020.
+    let steps = Steps::start();
     Node::reset("127.0.0.42");
     let expired_data = Node::reset("127.0.0.43");
     let work = tempfile::tempdir().unwrap();
@@ -396,6 +418,7 @@ fn mutual_tls_and_an_expired_node_certificate() {
     let secrets = [client_key.as_str(), store_password.as_str()];
     let point = mutual.contact_point();
 
+    steps.done("nodes 127.0.0.42 and 127.0.0.43 up");
     // Without a client certificate the node refuses the connection.
     let without = Client::new(&point, "").tls(&ca, None);
     assert_refused(
@@ -435,11 +458,13 @@ fn mutual_tls_and_an_expired_node_certificate() {
         &secrets,
     );
 
+    steps.done("client certificates refused");
     // With the client certificate: a demo ends exact.
     let with = Client::new(&point, "").tls(&ca, Some((&cert, &key)));
     let config = with.write(dir, "mtls.toml", "sec_mtls", "");
     demo_and_verify("demo over mutual TLS", &config, "", &secrets);
 
+    steps.done("demo and verify over mutual TLS");
     // The node whose certificate has expired.
     let expired_client =
         Client::new(&expired.contact_point(), "").tls(&expired.tls_file("ca.pem"), None);
@@ -457,6 +482,7 @@ fn mutual_tls_and_an_expired_node_certificate() {
         ) && line.contains("but certificate is not valid after 1577923200 ("),
         "{line}"
     );
+    steps.done("expired node certificate refused");
 }
 
 /// The mutual-TLS node's CA (certificate and key) copied where [`Pki::leaf`] finds them.
