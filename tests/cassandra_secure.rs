@@ -458,6 +458,35 @@ fn mutual_tls_and_an_expired_node_certificate() {
         &secrets,
     );
 
+    // A client certificate from another CA: refused; the node's alert is generic, so
+    // only the stable part is checked.
+    let other_ca = pki.ca("other-ca");
+    let foreign = pki.leaf(
+        &other_ca,
+        "foreign-client",
+        "/CN=ssa-foreign",
+        &["extendedKeyUsage=clientAuth"],
+        false,
+    );
+    let foreign_key = foreign.with_extension("key");
+    let stranger = Client::new(&point, "").tls(&ca, Some((&foreign, &foreign_key)));
+    let outcome = run_ssa(
+        &stranger.write(dir, "foreign-client.toml", "sec_mtls", ""),
+        "",
+        &["schema", "--apply"],
+    );
+    assert_eq!(outcome.code, 1, "{}", outcome.all());
+    let line = outcome.error_line();
+    assert!(
+        line.starts_with("error: cannot connect to 127.0.0.42:9042: tls")
+            && line.contains(&format!("client certificate {}", foreign.display())),
+        "{line}"
+    );
+    assert_no_secret(
+        "foreign client certificate",
+        &outcome.all(),
+        &[&pem_body(&foreign_key)],
+    );
     steps.done("client certificates refused");
     // With the client certificate: a demo ends exact.
     let with = Client::new(&point, "").tls(&ca, Some((&cert, &key)));
