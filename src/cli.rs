@@ -82,9 +82,15 @@ pub fn main() -> ExitCode {
 }
 
 /// Installs the `tracing` subscriber (stderr; `RUST_LOG` wins over `log.level`).
+/// The driver's control-connection failures are not logged: a failed connect is
+/// reported once by ssa's own error, which names the cause, and failed writes later
+/// are logged where they are retried.
 pub fn init_tracing(level: &str) {
-    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(format!("{level},scylla=warn")));
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| {
+        tracing_subscriber::EnvFilter::new(format!(
+            "{level},scylla=warn,scylla::cluster::metadata::cc_establisher=off"
+        ))
+    });
     let _ = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)

@@ -102,7 +102,7 @@ impl Processor {
             let session = io
                 .spawn(async move {
                     let session = cassandra::connect(&cfg).await?;
-                    cassandra::schema::apply(&session, &cfg).await?;
+                    cassandra::schema::ensure(&session, &cfg).await?;
                     Ok::<_, cassandra::CassandraError>(session)
                 })
                 .await??;

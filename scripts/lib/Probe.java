@@ -3,7 +3,8 @@
 //   java -cp 'CACHE/lib/*:CLASSES' Probe wait HOST PORT TIMEOUT_SECONDS [PID]
 //       Retries `SELECT release_version FROM system.local` on HOST:PORT until it answers
 //       (prints the version, exit 0), the timeout passes (exit 1) or process PID is gone
-//       (exit 2). Stays in one JVM: a cheap TCP connect is tried before each driver session.
+//       (exit 2); a setting it cannot use (a missing certificate file, say) is exit 3.
+//       Stays in one JVM: a cheap TCP connect is tried before each driver session.
 //   java ... Probe version HOST PORT
 //       One attempt; prints the version (exit 0) or the error (exit 1).
 //   java ... Probe cql HOST PORT STATEMENT
@@ -11,6 +12,17 @@
 //
 // It uses the DataStax Java driver 3.x that ships with cassandra-all (shaded jar), so it
 // needs nothing that the node's own jar folder does not already hold.
+//
+// A secured node (scripts/cassandra --auth / --tls) is reached with settings from the
+// environment, so that no secret is on a command line:
+//   SSA_PROBE_USERNAME, SSA_PROBE_PASSWORD_FILE   password authentication
+//   SSA_PROBE_CA                                  PEM CA: TLS; the node's certificate must
+//       chain to it (an expired one is let through: see ExpiryTolerant)
+//   SSA_PROBE_CERT, SSA_PROBE_KEY                 PEM client certificate and PKCS#8 key
+//   SSA_PROBE_SETUP_ROLE=1                        wait only: when SSA_PROBE_USERNAME cannot
+//       log in yet, log in as the default cassandra/cassandra superuser, create
+//       SSA_PROBE_USERNAME as a superuser with the password of SSA_PROBE_PASSWORD_FILE,
+//       then drop the cassandra role (the default superuser is replaced).
 
 import com.datastax.driver.core.Cluster;
 import com.datastax.driver.core.ColumnDefinitions;
@@ -23,14 +35,40 @@ import com.datastax.driver.core.Row;
 import com.datastax.driver.core.Session;
 import com.datastax.driver.core.SimpleStatement;
 import com.datastax.driver.core.SocketOptions;
+import com.datastax.driver.core.RemoteEndpointAwareJdkSSLOptions;
+import com.datastax.driver.core.exceptions.AuthenticationException;
+import com.datastax.driver.core.exceptions.NoHostAvailableException;
 import com.datastax.driver.core.policies.RoundRobinPolicy;
 import com.datastax.driver.core.policies.WhiteListPolicy;
+import java.io.FileInputStream;
+import java.io.InputStream;
 import java.net.InetSocketAddress;
 import java.net.Socket;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Paths;
+import java.security.KeyFactory;
+import java.security.KeyStore;
+import java.security.PrivateKey;
+import java.security.cert.CertPathValidatorException;
+import java.security.cert.Certificate;
+import java.security.cert.CertificateException;
+import java.security.cert.CertificateExpiredException;
+import java.security.cert.CertificateFactory;
+import java.security.cert.X509Certificate;
+import java.security.spec.PKCS8EncodedKeySpec;
 import java.util.ArrayList;
+import java.util.Base64;
+import java.util.Collection;
 import java.util.Collections;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
+import javax.net.ssl.KeyManager;
+import javax.net.ssl.KeyManagerFactory;
+import javax.net.ssl.SSLContext;
+import javax.net.ssl.TrustManager;
+import javax.net.ssl.TrustManagerFactory;
+import javax.net.ssl.X509TrustManager;
 
 public class Probe {
     public static void main(String[] args) throws Exception {
@@ -83,9 +121,46 @@ public class Probe {
         }
     };
 
+    static final String DEFAULT_ROLE = "cassandra";
+
+    // A setting the probe cannot use: waiting longer would not help.
+    static final class SetupException extends RuntimeException {
+        SetupException(String message, Throwable cause) {
+            super(message, cause);
+        }
+    }
+
+    static String env(String name) {
+        String value = System.getenv(name);
+        return value == null || value.isEmpty() ? null : value;
+    }
+
+    static String password() {
+        String file = env("SSA_PROBE_PASSWORD_FILE");
+        if (file == null) {
+            return null;
+        }
+        try {
+            return new String(Files.readAllBytes(Paths.get(file)), StandardCharsets.UTF_8).trim();
+        } catch (Exception e) {
+            throw new SetupException("cannot read the password file " + file + ": " + describe(e), e);
+        }
+    }
+
     static Cluster cluster(String host, int port, int readTimeoutMillis) {
+        return cluster(host, port, readTimeoutMillis, env("SSA_PROBE_USERNAME"), password());
+    }
+
+    static Cluster cluster(String host, int port, int readTimeoutMillis, String username, String password) {
         InetSocketAddress address = new InetSocketAddress(host, port);
-        return Cluster.builder()
+        Cluster.Builder builder = Cluster.builder();
+        if (username != null) {
+            builder.withCredentials(username, password == null ? "" : password);
+        }
+        if (env("SSA_PROBE_CA") != null) {
+            builder.withSSL(RemoteEndpointAwareJdkSSLOptions.builder().withSSLContext(sslContext()).build());
+        }
+        return builder
                 .addContactPointsWithPorts(address)
                 .withLoadBalancingPolicy(new WhiteListPolicy(new RoundRobinPolicy(), Collections.singletonList(address)))
                 .withSocketOptions(new SocketOptions().setConnectTimeoutMillis(5000).setReadTimeoutMillis(readTimeoutMillis))
@@ -96,8 +171,158 @@ public class Probe {
                 .build();
     }
 
+    // TLS from PEM files: the CA that signed the node's certificate, and optionally a
+    // client certificate and its PKCS#8 key (EC or RSA) for mutual TLS.
+    static SSLContext sslContext() {
+        try {
+            CertificateFactory x509 = CertificateFactory.getInstance("X.509");
+            KeyStore trust = KeyStore.getInstance("PKCS12");
+            trust.load(null, null);
+            int i = 0;
+            for (Certificate ca : readCertificates(x509, env("SSA_PROBE_CA"))) {
+                trust.setCertificateEntry("ca" + i++, ca);
+            }
+            TrustManagerFactory tmf = TrustManagerFactory.getInstance(TrustManagerFactory.getDefaultAlgorithm());
+            tmf.init(trust);
+            TrustManager[] trustManagers = { new ExpiryTolerant((X509TrustManager) tmf.getTrustManagers()[0]) };
+            KeyManager[] keyManagers = null;
+            String cert = env("SSA_PROBE_CERT");
+            String keyFile = env("SSA_PROBE_KEY");
+            if (cert != null && keyFile != null) {
+                char[] storePassword = "probe".toCharArray(); // in memory only
+                KeyStore keys = KeyStore.getInstance("PKCS12");
+                keys.load(null, null);
+                Certificate[] chain = readCertificates(x509, cert).toArray(new Certificate[0]);
+                keys.setKeyEntry("client", readKey(keyFile), storePassword, chain);
+                KeyManagerFactory kmf = KeyManagerFactory.getInstance(KeyManagerFactory.getDefaultAlgorithm());
+                kmf.init(keys, storePassword);
+                keyManagers = kmf.getKeyManagers();
+            }
+            SSLContext context = SSLContext.getInstance("TLS");
+            context.init(keyManagers, trustManagers, null);
+            return context;
+        } catch (Exception e) {
+            throw new SetupException("tls setup: " + describe(e), e);
+        }
+    }
+
+    // The node's certificate must chain to the CA, but may have expired: the probe asks
+    // whether the node is up, and a node may be given an expired certificate on purpose,
+    // to see that clients refuse it. Every other failure still fails the check.
+    static final class ExpiryTolerant implements X509TrustManager {
+        private final X509TrustManager delegate;
+
+        ExpiryTolerant(X509TrustManager delegate) {
+            this.delegate = delegate;
+        }
+
+        @Override
+        public void checkServerTrusted(X509Certificate[] chain, String authType) throws CertificateException {
+            try {
+                delegate.checkServerTrusted(chain, authType);
+            } catch (CertificateException e) {
+                if (!onlyExpired(e)) {
+                    throw e;
+                }
+            }
+        }
+
+        static boolean onlyExpired(Throwable e) {
+            for (Throwable t = e; t != null; t = t.getCause()) {
+                if (t instanceof CertificateExpiredException) {
+                    return true;
+                }
+                if (t instanceof CertPathValidatorException
+                        && ((CertPathValidatorException) t).getReason() == CertPathValidatorException.BasicReason.EXPIRED) {
+                    return true;
+                }
+            }
+            return false;
+        }
+
+        @Override
+        public void checkClientTrusted(X509Certificate[] chain, String authType) throws CertificateException {
+            delegate.checkClientTrusted(chain, authType);
+        }
+
+        @Override
+        public X509Certificate[] getAcceptedIssuers() {
+            return delegate.getAcceptedIssuers();
+        }
+    }
+
+    static Collection<? extends Certificate> readCertificates(CertificateFactory x509, String path) throws Exception {
+        try (InputStream in = new FileInputStream(path)) {
+            return x509.generateCertificates(in);
+        }
+    }
+
+    static PrivateKey readKey(String path) throws Exception {
+        String pem = new String(Files.readAllBytes(Paths.get(path)), StandardCharsets.US_ASCII);
+        String body = pem.replaceAll("-----(BEGIN|END) PRIVATE KEY-----", "").replaceAll("\\s", "");
+        PKCS8EncodedKeySpec spec = new PKCS8EncodedKeySpec(Base64.getDecoder().decode(body));
+        try {
+            return KeyFactory.getInstance("EC").generatePrivate(spec);
+        } catch (Exception e) {
+            return KeyFactory.getInstance("RSA").generatePrivate(spec);
+        }
+    }
+
+    static boolean isAuthenticationFailure(Throwable e) {
+        for (Throwable t = e; t != null; t = t.getCause()) {
+            if (t instanceof AuthenticationException) {
+                return true;
+            }
+            if (t instanceof NoHostAvailableException) {
+                for (Throwable inner : ((NoHostAvailableException) t).getErrors().values()) {
+                    if (isAuthenticationFailure(inner)) {
+                        return true;
+                    }
+                }
+            }
+        }
+        return false;
+    }
+
+    // Replaces the default superuser: logs in as cassandra/cassandra, creates the role
+    // named by SSA_PROBE_USERNAME (a superuser that can log in, with the password of
+    // SSA_PROBE_PASSWORD_FILE), then logs in as that role and drops cassandra.
+    // Safe to repeat after an interruption at any step (the password file is written
+    // before the role is created, and never changes afterwards).
+    static void setupRole(String host, int port) {
+        String role = env("SSA_PROBE_USERNAME");
+        String password = password();
+        if (role == null || password == null || !role.matches("[a-z][a-z0-9_]*") || password.contains("'")) {
+            throw new SetupException("SSA_PROBE_SETUP_ROLE needs SSA_PROBE_USERNAME and SSA_PROBE_PASSWORD_FILE", null);
+        }
+        try (Cluster cluster = cluster(host, port, 20000, DEFAULT_ROLE, DEFAULT_ROLE); Session session = cluster.connect()) {
+            session.execute("CREATE ROLE IF NOT EXISTS " + role
+                    + " WITH PASSWORD = '" + password + "' AND SUPERUSER = true AND LOGIN = true");
+        }
+        try (Cluster cluster = cluster(host, port, 20000, role, password); Session session = cluster.connect()) {
+            session.execute("DROP ROLE IF EXISTS " + DEFAULT_ROLE);
+        }
+    }
+
     static String releaseVersion(String host, int port, int readTimeoutMillis) {
+        boolean setup = env("SSA_PROBE_SETUP_ROLE") != null;
+        try {
+            return queryReleaseVersion(host, port, readTimeoutMillis, setup);
+        } catch (RuntimeException e) {
+            if (!setup || !isAuthenticationFailure(e)) {
+                throw e;
+            }
+        }
+        setupRole(host, port);
+        return queryReleaseVersion(host, port, readTimeoutMillis, false);
+    }
+
+    static String queryReleaseVersion(String host, int port, int readTimeoutMillis, boolean dropDefaultRole) {
         try (Cluster cluster = cluster(host, port, readTimeoutMillis); Session session = cluster.connect()) {
+            if (dropDefaultRole) {
+                // Finishes a replacement that was interrupted after the role was made.
+                session.execute("DROP ROLE IF EXISTS " + DEFAULT_ROLE);
+            }
             Row row = session.execute("SELECT release_version FROM system.local").one();
             if (row == null) {
                 throw new IllegalStateException("system.local returned no row");
@@ -131,6 +356,9 @@ public class Probe {
                 try {
                     System.out.println(releaseVersion(host, port, 10000));
                     return 0;
+                } catch (SetupException e) {
+                    System.err.println(e.getMessage());
+                    return 3;
                 } catch (Exception e) {
                     lastError = describe(e);
                 }

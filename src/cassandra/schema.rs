@@ -1,7 +1,10 @@
 //! The CQL schema: one keyspace, fixed table names, recorded schema version.
 //! Every statement is `IF NOT EXISTS`, so applying it again changes nothing.
 
+use std::collections::HashSet;
+
 use scylla::client::session::Session;
+use scylla::errors::{DbError, ExecutionError, RequestAttemptError};
 
 use super::CassandraError;
 use crate::config::{CassandraConfig, ReplicationClass};
@@ -185,26 +188,119 @@ fn version_insert(ks: &str) -> String {
     )
 }
 
-/// Creates whatever is missing and records the schema version.
+/// Applies the schema (what `ssa schema --apply` does): every table statement runs
+/// (`IF NOT EXISTS`), so the role needs `CREATE` on the keyspace; the keyspace itself
+/// is created only when it does not exist yet (that needs `CREATE` on all keyspaces).
+/// Then records the schema version.
 pub async fn apply(session: &Session, config: &CassandraConfig) -> Result<(), CassandraError> {
+    let present = existing_tables(session, config).await?;
     for (what, stmt) in statements(config) {
+        if what == "keyspace" && present.is_some() {
+            continue;
+        }
         session
             .query_unpaged(stmt, ())
             .await
-            .map_err(|source| CassandraError::Schema {
-                what: what.to_string(),
-                source: Box::new(source),
-            })?;
+            .map_err(|e| schema_error(what, config, e))?;
     }
     session.await_schema_agreement().await?;
     session
         .query_unpaged(version_insert(&config.keyspace), ())
         .await
-        .map_err(|source| CassandraError::Schema {
-            what: "schema_version".to_string(),
-            source: Box::new(source),
-        })?;
+        .map_err(|e| schema_error("schema_version", config, e))?;
     Ok(())
+}
+
+/// Makes sure the schema is there before `run` or `demo` uses it: when the keyspace and
+/// every table exist, nothing is executed, so a role with only `SELECT` and `MODIFY`
+/// can run; otherwise the schema is applied (and needs `CREATE`).
+pub async fn ensure(session: &Session, config: &CassandraConfig) -> Result<(), CassandraError> {
+    if let Some(tables) = existing_tables(session, config).await? {
+        let complete = statements(config)
+            .iter()
+            .filter(|(what, _)| *what != "keyspace")
+            .all(|(_, stmt)| table_of(stmt, &config.keyspace).is_some_and(|t| tables.contains(t)));
+        if complete {
+            return Ok(());
+        }
+    }
+    apply(session, config).await
+}
+
+/// The table a `CREATE TABLE IF NOT EXISTS ks.name (...)` statement creates.
+fn table_of<'a>(stmt: &'a str, keyspace: &str) -> Option<&'a str> {
+    let rest = stmt
+        .strip_prefix("CREATE TABLE IF NOT EXISTS ")?
+        .strip_prefix(keyspace)?
+        .strip_prefix('.')?;
+    rest.split(|c: char| c.is_whitespace() || c == '(')
+        .next()
+        .filter(|name| !name.is_empty())
+}
+
+/// The tables of the keyspace, or `None` when the keyspace does not exist.
+/// (`system_schema` is readable by every role.)
+async fn existing_tables(
+    session: &Session,
+    config: &CassandraConfig,
+) -> Result<Option<HashSet<String>>, CassandraError> {
+    let ks = config.keyspace.as_str();
+    let read_error = |e: &dyn std::fmt::Display| CassandraError::SchemaRead {
+        keyspace: ks.to_string(),
+        contact_points: config.contact_points.join(", "),
+        error: e.to_string(),
+    };
+    let keyspaces = session
+        .query_unpaged(
+            "SELECT keyspace_name FROM system_schema.keyspaces WHERE keyspace_name = ?",
+            (ks,),
+        )
+        .await
+        .map_err(|e| read_error(&e))?
+        .into_rows_result()
+        .map_err(|e| read_error(&e))?
+        .rows_num();
+    if keyspaces == 0 {
+        return Ok(None);
+    }
+    let rows = session
+        .query_unpaged(
+            "SELECT table_name FROM system_schema.tables WHERE keyspace_name = ?",
+            (ks,),
+        )
+        .await
+        .map_err(|e| read_error(&e))?
+        .into_rows_result()
+        .map_err(|e| read_error(&e))?;
+    let tables = rows
+        .rows::<(String,)>()
+        .map_err(|e| read_error(&e))?
+        .map(|row| row.map(|(name,)| name))
+        .collect::<Result<HashSet<_>, _>>()
+        .map_err(|e| read_error(&e))?;
+    Ok(Some(tables))
+}
+
+/// A failed schema statement; a missing permission gets its own message, which
+/// quotes the node's (it names the permission and the resource).
+fn schema_error(what: &str, config: &CassandraConfig, error: ExecutionError) -> CassandraError {
+    let contact_points = config.contact_points.join(", ");
+    if let ExecutionError::LastAttemptError(RequestAttemptError::DbError(
+        DbError::Unauthorized,
+        message,
+    )) = &error
+    {
+        return CassandraError::SchemaDenied {
+            what: what.to_string(),
+            contact_points,
+            message: message.clone(),
+        };
+    }
+    CassandraError::Schema {
+        what: what.to_string(),
+        contact_points,
+        error: Box::new(error),
+    }
 }
 
 #[cfg(test)]
@@ -248,5 +344,17 @@ mod tests {
             );
         }
         assert!(!s.contains("COUNTER") && !s.contains("counter"));
+    }
+
+    #[test]
+    fn every_table_statement_names_its_table() {
+        let mut c = CassandraConfig::default();
+        c.keyspace = "demo".into();
+        for (what, stmt) in statements(&c) {
+            if stmt.starts_with("CREATE TABLE") {
+                assert_eq!(table_of(&stmt, "demo"), Some(what), "{stmt}");
+            }
+        }
+        assert_eq!(table_of(&statements(&c)[0].1, "demo"), None);
     }
 }

@@ -8,7 +8,8 @@ use scylla::client::session::Session;
 use scylla::client::session_builder::SessionBuilder;
 use scylla::statement::Consistency;
 
-use super::CassandraError;
+use super::tls;
+use super::{CassandraError, ConnectCause};
 use crate::config::{CassandraConfig, ConsistencyName};
 
 /// Maps the config's consistency name to the driver's.
@@ -26,7 +27,9 @@ pub fn consistency_of(name: ConsistencyName) -> Consistency {
 }
 
 /// Connects to the cluster. Contact points are first probed over TCP so that an
-/// unreachable node is reported as `host:port` and cause, not as a driver riddle.
+/// unreachable node is reported as `host:port` and cause, not as a driver riddle; a
+/// failed session is explained by [`ConnectCause`] (bad password, certificate
+/// problems, TLS on one side only), naming the contact points.
 pub async fn connect(config: &CassandraConfig) -> Result<Arc<Session>, CassandraError> {
     probe_contact_points(&config.contact_points, config.connect_timeout).await?;
     let profile = ExecutionProfile::builder()
@@ -42,16 +45,31 @@ pub async fn connect(config: &CassandraConfig) -> Result<Arc<Session>, Cassandra
         builder = builder.user(&config.username, &config.password);
     }
     if config.tls.enabled {
-        builder = builder.tls_context(Some(tls_context(&config.tls)?));
+        builder = builder.tls_context(Some(tls::client_config(&config.tls)?));
     }
-    let session = builder
-        .build()
-        .await
-        .map_err(|source| CassandraError::Connect {
-            contact_points: config.contact_points.join(", "),
-            source: Box::new(source),
-        })?;
-    Ok(Arc::new(session))
+    match builder.build().await {
+        Ok(session) => Ok(Arc::new(session)),
+        Err(error) => {
+            let mut cause = ConnectCause::of(&error, config);
+            if cause.is_closed_by_node() && speaks_tls_anywhere(config).await {
+                cause = ConnectCause::TlsRequired;
+            }
+            tracing::debug!(error = %error, "opening the session failed");
+            Err(CassandraError::Connect {
+                contact_points: config.contact_points.join(", "),
+                cause,
+            })
+        }
+    }
+}
+
+async fn speaks_tls_anywhere(config: &CassandraConfig) -> bool {
+    for point in &config.contact_points {
+        if tls::speaks_tls(point, config.connect_timeout).await {
+            return true;
+        }
+    }
+    false
 }
 
 async fn probe_contact_points(points: &[String], timeout: Duration) -> Result<(), CassandraError> {
@@ -64,48 +82,4 @@ async fn probe_contact_points(points: &[String], timeout: Duration) -> Result<()
         }
     }
     Err(CassandraError::Unreachable(failures.join(", ")))
-}
-
-fn tls_context(
-    tls: &crate::config::TlsConfig,
-) -> Result<Arc<rustls::ClientConfig>, CassandraError> {
-    use rustls::pki_types::pem::PemObject;
-    use rustls::pki_types::{CertificateDer, PrivateKeyDer};
-
-    let err = |what: &str, path: &str, e: &dyn std::fmt::Display| {
-        CassandraError::Tls(format!("{what} {path}: {e}"))
-    };
-    let mut roots = rustls::RootCertStore::empty();
-    if tls.ca_file.is_empty() {
-        return Err(CassandraError::Tls(
-            "cassandra.tls.ca_file is required when tls is enabled".into(),
-        ));
-    }
-    for cert in CertificateDer::pem_file_iter(&tls.ca_file)
-        .map_err(|e| err("cannot read ca_file", &tls.ca_file, &e))?
-    {
-        let cert = cert.map_err(|e| err("bad certificate in", &tls.ca_file, &e))?;
-        roots
-            .add(cert)
-            .map_err(|e| err("unusable certificate in", &tls.ca_file, &e))?;
-    }
-    let provider = Arc::new(rustls::crypto::ring::default_provider());
-    let builder = rustls::ClientConfig::builder_with_provider(provider)
-        .with_safe_default_protocol_versions()
-        .map_err(|e| CassandraError::Tls(e.to_string()))?
-        .with_root_certificates(roots);
-    let config = if tls.cert_file.is_empty() {
-        builder.with_no_client_auth()
-    } else {
-        let certs = CertificateDer::pem_file_iter(&tls.cert_file)
-            .map_err(|e| err("cannot read cert_file", &tls.cert_file, &e))?
-            .collect::<Result<Vec<_>, _>>()
-            .map_err(|e| err("bad certificate in", &tls.cert_file, &e))?;
-        let key = PrivateKeyDer::from_pem_file(&tls.key_file)
-            .map_err(|e| err("cannot read key_file", &tls.key_file, &e))?;
-        builder
-            .with_client_auth_cert(certs, key)
-            .map_err(|e| CassandraError::Tls(e.to_string()))?
-    };
-    Ok(Arc::new(config))
 }
