@@ -182,8 +182,8 @@ pub struct PartitionList {
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NewPartition {
-    /// Stable id (letters, digits, `_`, `-`, `.`); a removed partition added
-    /// again under its id resumes from its checkpoints.
+    /// Stable id, `[A-Za-z0-9_-]{1,64}`; a removed partition added again under
+    /// its id resumes from its checkpoints.
     #[schema(example = "p4")]
     pub id: String,
     /// `tcp://host:port` to connect to, or `listen://host:port` for one pushing producer.
@@ -324,7 +324,7 @@ pub struct FranchiseRollups {
 /// `PATCH /config`: any of the knobs that can change while running.
 #[derive(Debug, Default, Deserialize, ToSchema)]
 pub struct ConfigPatch {
-    /// Epoch seal interval, e.g. `"250ms"` (1ms to 1h).
+    /// Epoch seal interval, e.g. `"250ms"` (10ms to 1h).
     #[schema(example = "250ms")]
     pub flush_interval: Option<String>,
     /// Events after which an epoch is sealed early (1 to 100 000 000).

@@ -69,43 +69,5 @@ async fn probe_contact_points(points: &[String], timeout: Duration) -> Result<()
 fn tls_context(
     tls: &crate::config::TlsConfig,
 ) -> Result<Arc<rustls::ClientConfig>, CassandraError> {
-    use rustls::pki_types::pem::PemObject;
-    use rustls::pki_types::{CertificateDer, PrivateKeyDer};
-
-    let err = |what: &str, path: &str, e: &dyn std::fmt::Display| {
-        CassandraError::Tls(format!("{what} {path}: {e}"))
-    };
-    let mut roots = rustls::RootCertStore::empty();
-    if tls.ca_file.is_empty() {
-        return Err(CassandraError::Tls(
-            "cassandra.tls.ca_file is required when tls is enabled".into(),
-        ));
-    }
-    for cert in CertificateDer::pem_file_iter(&tls.ca_file)
-        .map_err(|e| err("cannot read ca_file", &tls.ca_file, &e))?
-    {
-        let cert = cert.map_err(|e| err("bad certificate in", &tls.ca_file, &e))?;
-        roots
-            .add(cert)
-            .map_err(|e| err("unusable certificate in", &tls.ca_file, &e))?;
-    }
-    let provider = Arc::new(rustls::crypto::ring::default_provider());
-    let builder = rustls::ClientConfig::builder_with_provider(provider)
-        .with_safe_default_protocol_versions()
-        .map_err(|e| CassandraError::Tls(e.to_string()))?
-        .with_root_certificates(roots);
-    let config = if tls.cert_file.is_empty() {
-        builder.with_no_client_auth()
-    } else {
-        let certs = CertificateDer::pem_file_iter(&tls.cert_file)
-            .map_err(|e| err("cannot read cert_file", &tls.cert_file, &e))?
-            .collect::<Result<Vec<_>, _>>()
-            .map_err(|e| err("bad certificate in", &tls.cert_file, &e))?;
-        let key = PrivateKeyDer::from_pem_file(&tls.key_file)
-            .map_err(|e| err("cannot read key_file", &tls.key_file, &e))?;
-        builder
-            .with_client_auth_cert(certs, key)
-            .map_err(|e| CassandraError::Tls(e.to_string()))?
-    };
-    Ok(Arc::new(config))
+    crate::config::tls_client_config(tls).map_err(|e| CassandraError::Tls(e.to_string()))
 }

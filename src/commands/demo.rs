@@ -33,8 +33,8 @@ pub struct DemoArgs {
     /// Address of the admin API and /metrics (overrides admin.listen); port 0 picks a free one.
     #[arg(long, value_name = "ADDR")]
     pub admin_listen: Option<String>,
-    /// Fault injection: kill a partition actor every this many milliseconds.
-    #[arg(long, value_name = "MS")]
+    /// Fault injection: kill a partition actor every this many milliseconds (10 to 3600000).
+    #[arg(long, value_name = "MS", value_parser = clap::value_parser!(u64).range(10..=3_600_000))]
     pub kill_every: Option<u64>,
     /// Drop the keyspace first, so the demo starts from nothing (otherwise it
     /// resumes from the checkpoints of the last run).

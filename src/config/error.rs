@@ -9,6 +9,17 @@ pub enum ConfigError {
         #[source]
         source: std::io::Error,
     },
+    #[error("config file {path}: {message}")]
+    FileRefused { path: String, message: String },
+    #[error("config file {path}, line {line}, column {column}{key}: {message}")]
+    Syntax {
+        path: String,
+        line: usize,
+        column: usize,
+        /// ` (key `name`)` when the line assigns a known key, else empty.
+        key: String,
+        message: String,
+    },
     #[error("config: {0}")]
     Parse(String),
     #[error("config key `{key}`: {message}")]
