@@ -54,7 +54,10 @@ pub fn read_config_file(path: &Path) -> Result<String, ConfigError> {
     String::from_utf8(bytes).map_err(|e| {
         refused(
             path,
-            format!("not UTF-8 text (byte {} is not)", e.utf8_error().valid_up_to()),
+            format!(
+                "not UTF-8 text (byte {} is not)",
+                e.utf8_error().valid_up_to()
+            ),
         )
     })
 }

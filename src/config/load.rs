@@ -166,10 +166,7 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(err.contains("processor.max_inflight_epochs"), "{err}");
-        assert!(
-            err.contains(&file.path().display().to_string()),
-            "{err}"
-        );
+        assert!(err.contains(&file.path().display().to_string()), "{err}");
     }
 
     #[test]

@@ -10,10 +10,7 @@ use rustls::pki_types::{CertificateDer, PrivateKeyDer};
 
 use super::{Config, ConfigError, TlsConfig};
 
-fn certificates(
-    key: &str,
-    path: &str,
-) -> Result<Vec<CertificateDer<'static>>, ConfigError> {
+fn certificates(key: &str, path: &str) -> Result<Vec<CertificateDer<'static>>, ConfigError> {
     check_file(key, path)?;
     let certs = CertificateDer::pem_file_iter(path)
         .map_err(|e| ConfigError::invalid(key, format!("cannot read {path}: {e}")))?
