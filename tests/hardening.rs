@@ -1,7 +1,8 @@
-//! Hardening of what an operator hands `ssa`: every duration and count has a
-//! range (a zero backoff made the process spin), partition ids cannot name a path,
-//! secrets never appear in an error, TLS files and `--config` itself are checked
-//! before use. The binary on real sockets and the real node.
+//! Hardening of what an operator hands `ssa` and reads back: every duration and
+//! count has a range (a zero backoff made the process spin), partition ids cannot
+//! name a path, secrets never appear in an error, TLS files and `--config` itself
+//! are checked before use, and output off a terminal is plain text whose progress
+//! line headlines the committed rate. The binary on real sockets and the real node.
 
 mod admin_support;
 mod common;
@@ -29,7 +30,8 @@ fn ssa(args: &[&str], env: &[(&str, &str)], limit: Duration) -> Outcome {
     let mut cmd = Command::new(common::ssa_bin());
     cmd.args(args)
         .env_remove("SSA_ADMIN_TOKEN")
-        .env("NO_COLOR", "1")
+        .env_remove("NO_COLOR")
+        .env_remove("RUST_LOG")
         .stdin(Stdio::null())
         .stdout(std::fs::File::create(&out_path).unwrap())
         .stderr(std::fs::File::create(&err_path).unwrap());
@@ -397,6 +399,85 @@ fn secrets_are_never_echoed_and_tls_and_config_files_are_checked() {
         Duration::from_secs(30),
     );
     refused(&out, &["big.toml", "1 MiB"], "2 MiB file");
+}
+
+#[test]
+fn output_off_a_terminal_is_plain_and_headlines_the_committed_rate() {
+    let keyspace = common::unique_keyspace("output");
+    let cp = common::contact_point();
+    let cycles = "0..200000";
+    let out = ssa(
+        &[
+            "demo",
+            "--cycles",
+            cycles,
+            "--partitions",
+            "2",
+            "--rate",
+            "40000",
+            "--keyspace",
+            &keyspace,
+            "--contact-point",
+            &cp,
+            "--admin-listen",
+            "127.0.0.1:0",
+        ],
+        &[],
+        Duration::from_secs(300),
+    );
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    assert!(
+        out.stdout
+            .contains("demo done: 200000 events committed by 2 partitions"),
+        "{}",
+        out.stdout
+    );
+    // stderr is a file here: not one colour code, in the log lines or the status lines.
+    assert!(
+        !out.stderr.contains('\u{1b}'),
+        "escape codes in a log file:\n{}",
+        out.stderr
+    );
+    assert!(
+        out.stderr
+            .contains(" INFO ssa::admin::server: admin api listening"),
+        "{}",
+        out.stderr
+    );
+    let status: Vec<&str> = out
+        .stderr
+        .lines()
+        .filter(|l| l.contains(" events/s committed | read "))
+        .collect();
+    assert!(!status.is_empty(), "no status line:\n{}", out.stderr);
+    for line in &status {
+        let headline = line.split(" events/s committed").next().unwrap().trim();
+        assert!(
+            headline.parse::<u64>().is_ok(),
+            "the line starts with the committed rate: {line}"
+        );
+    }
+    let verify = ssa(
+        &[
+            "verify",
+            "--cycles",
+            cycles,
+            "--keyspace",
+            &keyspace,
+            "--contact-point",
+            &cp,
+        ],
+        &[],
+        Duration::from_secs(300),
+    );
+    assert_eq!(verify.code, 0, "{}{}", verify.stdout, verify.stderr);
+    assert!(
+        verify.stdout.lines().any(|l| l.trim() == "EXACT"),
+        "{}",
+        verify.stdout
+    );
+    assert!(!verify.stderr.contains('\u{1b}'), "{}", verify.stderr);
+    drop_keyspace(&keyspace);
 }
 
 fn toml_string(s: &str) -> String {

@@ -153,28 +153,37 @@ pub fn run(global: &GlobalArgs, args: DemoArgs) -> anyhow::Result<ExitCode> {
 /// The live one-line status.
 struct Status {
     tty: bool,
-    last: std::cell::Cell<(Instant, u64)>,
+    last: std::cell::Cell<(Instant, Progress)>,
+}
+
+/// Cumulative counts the status line is computed from.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+struct Progress {
+    read: u64,
+    committed: u64,
 }
 
 impl Status {
     fn new(tty: bool) -> Self {
         Status {
             tty,
-            last: std::cell::Cell::new((Instant::now(), 0)),
+            last: std::cell::Cell::new((Instant::now(), Progress::default())),
         }
     }
 
     fn print(&self, processor: &Processor, served: u64) {
         let snaps = processor.snapshots();
-        let read: u64 = snaps.iter().map(|s| s.offset).sum();
-        let committed: u64 = snaps.iter().map(|s| s.committed_offset).sum();
+        let now = Progress {
+            read: snaps.iter().map(|s| s.offset).sum(),
+            committed: snaps.iter().map(|s| s.committed_offset).sum(),
+        };
         let restarts: u64 = snaps.iter().map(|s| s.restarts).sum();
         let inflight: u64 = snaps.iter().map(|s| s.uncommitted_epochs).sum();
         let (at, before) = self.last.get();
-        let rate = (read.saturating_sub(before)) as f64 / at.elapsed().as_secs_f64().max(1e-9);
-        self.last.set((Instant::now(), read));
+        self.last.set((Instant::now(), now));
         let line = format!(
-            "{rate:>10.0} events/s | read {read} | committed {committed} | served {served} | uncommitted epochs {inflight} | restarts {restarts} | keys {}",
+            "{} | served {served} | uncommitted epochs {inflight} | restarts {restarts} | keys {}",
+            progress_line(before, now, at.elapsed()),
             processor.totals.len()
         );
         if self.tty {
@@ -182,5 +191,50 @@ impl Status {
         } else {
             eprintln!("{line}");
         }
+    }
+}
+
+/// The head of the status line. The headline rate is what was committed (durable
+/// in Cassandra) over the interval; the read rate comes second, since lines read
+/// but not committed are not yet anywhere.
+fn progress_line(before: Progress, now: Progress, elapsed: Duration) -> String {
+    let secs = elapsed.as_secs_f64().max(1e-9);
+    let rate = |a: u64, b: u64| a.saturating_sub(b) as f64 / secs;
+    format!(
+        "{:>10.0} events/s committed | read {:.0} events/s | committed {} | read {}",
+        rate(now.committed, before.committed),
+        rate(now.read, before.read),
+        now.committed,
+        now.read
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_headline_rate_is_the_committed_rate() {
+        let before = Progress {
+            read: 1_000_000,
+            committed: 500_000,
+        };
+        // 200 000 lines read in one second, nothing committed: the headline says 0.
+        let stalled = Progress {
+            read: 1_200_000,
+            committed: 500_000,
+        };
+        assert_eq!(
+            progress_line(before, stalled, Duration::from_secs(1)),
+            "         0 events/s committed | read 200000 events/s | committed 500000 | read 1200000"
+        );
+        let flowing = Progress {
+            read: 1_300_000,
+            committed: 800_000,
+        };
+        assert_eq!(
+            progress_line(before, flowing, Duration::from_secs(2)),
+            "    150000 events/s committed | read 150000 events/s | committed 800000 | read 1300000"
+        );
     }
 }
