@@ -37,6 +37,9 @@ pub enum ApiError {
     Unavailable(String),
     #[error("not ready: {0}")]
     NotReady(String),
+    /// The processor has not started yet (e.g. Cassandra does not answer).
+    #[error("the processor is starting: {0}")]
+    Starting(String),
 }
 
 /// The JSON error body.
@@ -51,7 +54,7 @@ pub struct ErrorDetail {
     /// One of: invalid_field, invalid_body, invalid_parameter, unauthorized,
     /// mutations_disabled, not_found, method_not_allowed, conflict codes
     /// (partition_exists, partition_state, chaos_running, chaos_not_running),
-    /// unavailable, not_ready.
+    /// unavailable, not_ready, starting.
     #[schema(example = "invalid_field")]
     pub code: &'static str,
     #[schema(example = "flush_interval: \"0ms\" is out of range 1ms..=3600s")]
@@ -82,6 +85,7 @@ impl ApiError {
             ApiError::Conflict { code, .. } => code,
             ApiError::Unavailable(_) => "unavailable",
             ApiError::NotReady(_) => "not_ready",
+            ApiError::Starting(_) => "starting",
         }
     }
 }
@@ -129,7 +133,9 @@ impl ResponseError for ApiError {
             ApiError::NotFound(_) => StatusCode::NOT_FOUND,
             ApiError::MethodNotAllowed { .. } => StatusCode::METHOD_NOT_ALLOWED,
             ApiError::Conflict { .. } => StatusCode::CONFLICT,
-            ApiError::Unavailable(_) | ApiError::NotReady(_) => StatusCode::SERVICE_UNAVAILABLE,
+            ApiError::Unavailable(_) | ApiError::NotReady(_) | ApiError::Starting(_) => {
+                StatusCode::SERVICE_UNAVAILABLE
+            }
         }
     }
 

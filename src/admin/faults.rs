@@ -36,7 +36,7 @@ pub async fn kill_partition(
     id: web::Path<String>,
 ) -> Result<web::Json<Killed>, ApiError> {
     let p = state
-        .processor
+        .processor()?
         .partition(&id)
         .ok_or_else(|| ApiError::NotFound(format!("no partition {id}")))?;
     p.addr
@@ -69,7 +69,7 @@ pub async fn kill_partition(
 )]
 pub async fn kill_sink(state: web::Data<AdminState>) -> Result<web::Json<Killed>, ApiError> {
     state
-        .processor
+        .processor()?
         .sink
         .send(KillSink)
         .await
@@ -96,7 +96,7 @@ pub async fn kill_sink(state: web::Data<AdminState>) -> Result<web::Json<Killed>
 )]
 pub async fn kill_checkpoint(state: web::Data<AdminState>) -> Result<web::Json<Killed>, ApiError> {
     state
-        .processor
+        .processor()?
         .checkpoint
         .send(KillCheckpoint)
         .await
@@ -139,7 +139,9 @@ pub async fn chaos_start(
     body: web::Json<ChaosRequest>,
 ) -> Result<web::Json<ChaosStatus>, ApiError> {
     let spec = ChaosSpec::from_request(body.into_inner())?;
-    Ok(web::Json(state.chaos.start(state.processor.clone(), spec)?))
+    Ok(web::Json(
+        state.chaos.start(state.processor()?.clone(), spec)?,
+    ))
 }
 
 /// Stops chaos mode; answers with what the run did.

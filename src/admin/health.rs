@@ -39,7 +39,9 @@ pub async fn health(state: web::Data<AdminState>) -> web::Json<Health> {
     )
 )]
 pub async fn ready(state: web::Data<AdminState>) -> Result<web::Json<Ready>, ApiError> {
-    let processor = &state.processor;
+    let processor = state
+        .processor()
+        .map_err(|_| ApiError::NotReady(state.startup.get()))?;
     let mut problems = Vec::new();
     let cassandra = if processor.session.is_some() {
         match processor.ping_cassandra(PING_TIMEOUT).await {

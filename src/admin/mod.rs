@@ -29,4 +29,4 @@ mod state;
 
 pub use error::ApiError;
 pub use openapi::ApiDoc;
-pub use server::{start, start_if_enabled, AdminServer};
+pub use server::{start, start_early, start_if_enabled, AdminServer};

@@ -14,7 +14,7 @@ fn view(state: &AdminState, p: &PartitionHandle) -> PartitionView {
 
 fn find(state: &AdminState, id: &str) -> Result<std::sync::Arc<PartitionHandle>, ApiError> {
     state
-        .processor
+        .processor()?
         .partition(id)
         .ok_or_else(|| ApiError::NotFound(format!("no partition {id}")))
 }
@@ -27,14 +27,14 @@ fn find(state: &AdminState, id: &str) -> Result<std::sync::Arc<PartitionHandle>,
     tag = "partitions",
     responses((status = 200, body = PartitionList))
 )]
-pub async fn list(state: web::Data<AdminState>) -> web::Json<PartitionList> {
+pub async fn list(state: web::Data<AdminState>) -> Result<web::Json<PartitionList>, ApiError> {
     let partitions = state
-        .processor
+        .processor()?
         .partitions()
         .iter()
         .map(|p| view(&state, p))
         .collect();
-    web::Json(PartitionList { partitions })
+    Ok(web::Json(PartitionList { partitions }))
 }
 
 /// One partition.
@@ -78,7 +78,7 @@ pub async fn add(
     body: web::Json<NewPartition>,
 ) -> Result<HttpResponse, ApiError> {
     let config = body.into_inner().into_config();
-    let handle = state.processor.add_partition(config).await?;
+    let handle = state.processor()?.add_partition(config).await?;
     tracing::info!(partition = %handle.id, source = %handle.config.source, "partition added");
     Ok(HttpResponse::Created()
         .insert_header((header::LOCATION, format!("/partitions/{}", handle.id)))
@@ -107,7 +107,7 @@ pub async fn remove(
     id: web::Path<String>,
 ) -> Result<web::Json<Removed>, ApiError> {
     let p = find(&state, &id)?;
-    let snapshot = state.processor.remove_partition(&id).await?;
+    let snapshot = state.processor()?.remove_partition(&id).await?;
     tracing::info!(partition = %id, offset = snapshot.committed_offset, "partition removed");
     let rates = state.rates.get(&id);
     Ok(web::Json(Removed {
@@ -137,7 +137,7 @@ pub async fn stop(
     id: web::Path<String>,
 ) -> Result<web::Json<PartitionView>, ApiError> {
     let p = find(&state, &id)?;
-    state.processor.stop_partition(&id).await?;
+    state.processor()?.stop_partition(&id).await?;
     tracing::info!(partition = %id, "partition stopped");
     Ok(web::Json(view(&state, &p)))
 }
@@ -163,7 +163,7 @@ pub async fn start(
     id: web::Path<String>,
 ) -> Result<web::Json<PartitionView>, ApiError> {
     let p = find(&state, &id)?;
-    state.processor.start_partition(&id).await?;
+    state.processor()?.start_partition(&id).await?;
     tracing::info!(partition = %id, "partition started");
     Ok(web::Json(view(&state, &p)))
 }

@@ -54,7 +54,7 @@ pub async fn franchise_rollups(
     // A scan: the totals map is keyed by (franchise, event name) for the hot
     // path; this read is rare and bounded by the number of live keys.
     let mut rollups: Vec<RollupView> = state
-        .processor
+        .processor()?
         .totals
         .iter()
         .filter(|e| e.key().franchise_id == franchise_id)
@@ -101,7 +101,7 @@ pub async fn key_rollup(
     let franchise_id = franchise(&raw)?;
     let key = Key::new(franchise_id, event_name.as_str());
     let entry =
-        state.processor.totals.get(&key).ok_or_else(|| {
+        state.processor()?.totals.get(&key).ok_or_else(|| {
             ApiError::NotFound(format!("no rollup of {franchise_id}/{event_name}"))
         })?;
     Ok(web::Json(RollupView::new(

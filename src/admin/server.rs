@@ -13,6 +13,8 @@ use anyhow::Context as _;
 use super::auth::require_token;
 use super::routes;
 use super::state::AdminState;
+use crate::cassandra::Startup;
+use crate::config::Config;
 use crate::processor::Processor;
 
 /// A running admin server.
@@ -24,9 +26,19 @@ pub struct AdminServer {
     sampler: tokio::task::JoinHandle<()>,
 }
 
-/// Binds `admin.listen` and serves; call inside the actix `System`.
+/// Binds `admin.listen` and serves the running `processor`; call inside the
+/// actix `System`.
 pub fn start(processor: Arc<Processor>) -> anyhow::Result<AdminServer> {
-    let admin = &processor.config.admin;
+    let server = start_early(&processor.config, Startup::new())?;
+    server.attach(processor);
+    Ok(server)
+}
+
+/// Binds `admin.listen` and serves before the processor exists: `/health`,
+/// `/metrics` and `/openapi.json` answer, `/ready` is 503 naming what start-up
+/// waits for, every other route 503 `starting`, until [`AdminServer::attach`].
+pub fn start_early(config: &Config, startup: Arc<Startup>) -> anyhow::Result<AdminServer> {
+    let admin = &config.admin;
     let listen: SocketAddr = admin
         .listen
         .parse()
@@ -37,7 +49,7 @@ pub fn start(processor: Arc<Processor>) -> anyhow::Result<AdminServer> {
             "refusing to serve the admin API on {listen} without a token (set SSA_ADMIN_TOKEN)"
         );
     }
-    let state = web::Data::new(AdminState::new(processor));
+    let state = web::Data::new(AdminState::new(admin, startup));
     let app_state = state.clone();
     let server = HttpServer::new(move || {
         App::new()
@@ -67,7 +79,9 @@ pub fn start(processor: Arc<Processor>) -> anyhow::Result<AdminServer> {
         let mut tick = tokio::time::interval(Duration::from_secs(1));
         loop {
             tick.tick().await;
-            sampled.rates.sample(&sampled.processor);
+            if let Ok(processor) = sampled.processor() {
+                sampled.rates.sample(processor);
+            }
         }
     });
     let auth = if state.token.is_some() {
@@ -85,6 +99,11 @@ pub fn start(processor: Arc<Processor>) -> anyhow::Result<AdminServer> {
 }
 
 impl AdminServer {
+    /// Hands the started processor to the API.
+    pub fn attach(&self, processor: Arc<Processor>) {
+        self.state.attach(processor);
+    }
+
     /// Stops chaos mode and the server.
     pub async fn stop(self) {
         self.state.chaos.shutdown();
@@ -93,11 +112,14 @@ impl AdminServer {
     }
 }
 
-/// Starts the admin server when `admin.enabled`; the one call `ssa run` and
-/// `ssa demo` make.
-pub fn start_if_enabled(processor: &Arc<Processor>) -> anyhow::Result<Option<AdminServer>> {
-    if !processor.config.admin.enabled {
+/// Starts the admin server early (see [`start_early`]) when `admin.enabled`; the
+/// one call `ssa run` and `ssa demo` make.
+pub fn start_if_enabled(
+    config: &Config,
+    startup: &Arc<Startup>,
+) -> anyhow::Result<Option<AdminServer>> {
+    if !config.admin.enabled {
         return Ok(None);
     }
-    start(processor.clone()).map(Some)
+    start_early(config, startup.clone()).map(Some)
 }

@@ -39,7 +39,7 @@ fn tunables(v: TuningValues) -> Tunables {
     responses((status = 200, description = "the configuration, as in config/default.toml, plus `tunable`", body = Object))
 )]
 pub async fn get(state: web::Data<AdminState>) -> Result<web::Json<Value>, ApiError> {
-    let processor = &state.processor;
+    let processor = state.processor()?;
     let mut config = processor.config.clone();
     processor.tuning.get().apply_to(&mut config.processor);
     config.partitions = processor
@@ -127,7 +127,7 @@ pub async fn patch(
     body: web::Json<Value>,
 ) -> Result<web::Json<Tunables>, ApiError> {
     let patch = parse_patch(body.into_inner())?;
-    let processor = &state.processor;
+    let processor = state.processor()?;
     let mut values = processor.tuning.get();
     if let Some(raw) = &patch.flush_interval {
         values.flush_interval = duration("flush_interval", raw)?;

@@ -1,8 +1,11 @@
-//! Everything that talks CQL: the shared session, the schema.
+//! Everything that talks CQL: the shared session, the schema, and waiting for
+//! the cluster at start.
 
 mod error;
 pub mod schema;
 mod session;
+mod wait;
 
 pub use error::CassandraError;
-pub use session::{connect, consistency_of};
+pub use session::{connect, consistency_of, probe};
+pub use wait::{connect_when_up, session_when_up, Startup};

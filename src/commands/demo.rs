@@ -12,6 +12,7 @@ use anyhow::Context;
 use tokio_util::sync::CancellationToken;
 
 use super::workload::WorkloadArgs;
+use crate::cassandra::Startup;
 use crate::cli::{init_tracing, GlobalArgs};
 use crate::config::{Overrides, PartitionConfig, SinkKind, SourceMode};
 use crate::gen::{serve, ServeMode, ServeOptions};
@@ -77,23 +78,36 @@ pub fn run(global: &GlobalArgs, args: DemoArgs) -> anyhow::Result<ExitCode> {
         .collect();
     config.validate()?;
 
-    if args.fresh {
-        let cfg = config.cassandra.clone();
-        io.block_on(async move {
-            let session = crate::cassandra::connect(&cfg).await?;
-            session
-                .query_unpaged(format!("DROP KEYSPACE IF EXISTS {}", cfg.keyspace), ())
-                .await
-                .with_context(|| format!("dropping keyspace {}", cfg.keyspace))?;
-            Ok::<_, anyhow::Error>(())
-        })?;
-    }
-
     let system = actix::System::new();
     let code = system.block_on(async {
         let started = Instant::now();
-        let processor = Arc::new(Processor::start(config, io.handle().clone()).await?);
-        let _admin = crate::admin::start_if_enabled(&processor)?;
+        // The admin API serves from the start; start-up waits for Cassandra for as
+        // long as it does not answer, saying so every few seconds.
+        let startup = Startup::new();
+        let admin = crate::admin::start_if_enabled(&config, &startup)?;
+        let starting = async {
+            if args.fresh {
+                let cfg = config.cassandra.clone();
+                let startup = startup.clone();
+                io.spawn(async move {
+                    let session = crate::cassandra::session_when_up(&cfg, &startup).await?;
+                    session
+                        .query_unpaged(format!("DROP KEYSPACE IF EXISTS {}", cfg.keyspace), ())
+                        .await
+                        .with_context(|| format!("dropping keyspace {}", cfg.keyspace))?;
+                    Ok::<_, anyhow::Error>(())
+                })
+                .await??;
+            }
+            Processor::start_waiting(config, io.handle().clone(), startup.clone()).await
+        };
+        let processor = tokio::select! {
+            p = starting => Arc::new(p?),
+            _ = tokio::signal::ctrl_c() => return Ok(super::run::stopped_while_starting(&startup)),
+        };
+        if let Some(admin) = &admin {
+            admin.attach(processor.clone());
+        }
         if let Some(range) = cycles.as_range() {
             processor.expect_range(range);
         }
