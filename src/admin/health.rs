@@ -35,7 +35,7 @@ pub async fn health(state: web::Data<AdminState>) -> web::Json<Health> {
     tag = "health",
     responses(
         (status = 200, description = "ready", body = Ready),
-        (status = 503, description = "not ready; the message says why", body = ErrorBody),
+        (status = 503, description = "not ready (`not_ready`); the message says why, e.g. `waiting for cassandra at HOST:PORT: CAUSE`", body = ErrorBody),
     )
 )]
 pub async fn ready(state: web::Data<AdminState>) -> Result<web::Json<Ready>, ApiError> {

@@ -25,7 +25,10 @@ fn find(state: &AdminState, id: &str) -> Result<std::sync::Arc<PartitionHandle>,
     operation_id = "list_partitions",
     path = "/partitions",
     tag = "partitions",
-    responses((status = 200, body = PartitionList))
+    responses(
+        (status = 200, body = PartitionList),
+        (status = 503, description = "the processor is starting (`starting`, e.g. Cassandra does not answer)", body = ErrorBody),
+    )
 )]
 pub async fn list(state: web::Data<AdminState>) -> Result<web::Json<PartitionList>, ApiError> {
     let partitions = state
@@ -46,7 +49,8 @@ pub async fn list(state: web::Data<AdminState>) -> Result<web::Json<PartitionLis
     params(("id" = String, Path, description = "partition id")),
     responses(
         (status = 200, body = PartitionView),
-        (status = 404, body = ErrorBody),
+        (status = 404, description = "no such partition", body = ErrorBody),
+        (status = 503, description = "the processor is starting (`starting`, e.g. Cassandra does not answer)", body = ErrorBody),
     )
 )]
 pub async fn get(
@@ -66,11 +70,15 @@ pub async fn get(
     request_body = NewPartition,
     security(("bearer" = [])),
     responses(
-        (status = 201, description = "started", body = PartitionView),
-        (status = 400, description = "a field is invalid (named in `field`)", body = ErrorBody),
-        (status = 401, body = ErrorBody),
-        (status = 403, description = "no token configured", body = ErrorBody),
-        (status = 409, description = "the id is taken", body = ErrorBody),
+        (status = 201, description = "started", body = PartitionView, headers(("Location" = String, description = "`/partitions/{id}`"))),
+        (status = 400, description = "the body is not the JSON this call takes (`invalid_body`), or a field is malformed or out of range (`invalid_field`, named in `field`)", body = ErrorBody),
+        (status = 401, description = "no valid bearer token", body = ErrorBody, headers(("WWW-Authenticate" = String, description = "`Bearer realm=\"ssa-admin\"`"))),
+        (status = 403, description = "no token is configured: mutating calls are disabled", body = ErrorBody),
+        (status = 409, description = "the id is taken (`partition_exists`), or no index is left (`partition_limit`)", body = ErrorBody),
+        (status = 413, description = "the body is over 64 KiB", body = ErrorBody),
+        (status = 415, description = "the Content-Type is not application/json", body = ErrorBody),
+        (status = 422, description = "each field is valid but not together (`invalid_combination`, named in `field`): `index` not below `count`, or a `listen://` source not `shared`", body = ErrorBody),
+        (status = 503, description = "the processor is starting (`starting`, e.g. Cassandra does not answer) or an actor did not answer (`unavailable`)", body = ErrorBody),
     )
 )]
 pub async fn add(
@@ -96,10 +104,10 @@ pub async fn add(
     security(("bearer" = [])),
     responses(
         (status = 200, body = Removed),
-        (status = 401, body = ErrorBody),
-        (status = 403, body = ErrorBody),
-        (status = 404, body = ErrorBody),
-        (status = 503, description = "the actor did not answer", body = ErrorBody),
+        (status = 401, description = "no valid bearer token", body = ErrorBody, headers(("WWW-Authenticate" = String, description = "`Bearer realm=\"ssa-admin\"`"))),
+        (status = 403, description = "no token is configured: mutating calls are disabled", body = ErrorBody),
+        (status = 404, description = "no such partition", body = ErrorBody),
+        (status = 503, description = "the processor is starting (`starting`, e.g. Cassandra does not answer) or an actor did not answer (`unavailable`)", body = ErrorBody),
     )
 )]
 pub async fn remove(
@@ -126,10 +134,11 @@ pub async fn remove(
     security(("bearer" = [])),
     responses(
         (status = 200, body = PartitionView),
-        (status = 401, body = ErrorBody),
-        (status = 403, body = ErrorBody),
-        (status = 404, body = ErrorBody),
+        (status = 401, description = "no valid bearer token", body = ErrorBody, headers(("WWW-Authenticate" = String, description = "`Bearer realm=\"ssa-admin\"`"))),
+        (status = 403, description = "no token is configured: mutating calls are disabled", body = ErrorBody),
+        (status = 404, description = "no such partition", body = ErrorBody),
         (status = 409, description = "already stopped", body = ErrorBody),
+        (status = 503, description = "the processor is starting (`starting`, e.g. Cassandra does not answer) or an actor did not answer (`unavailable`)", body = ErrorBody),
     )
 )]
 pub async fn stop(
@@ -152,10 +161,11 @@ pub async fn stop(
     security(("bearer" = [])),
     responses(
         (status = 200, body = PartitionView),
-        (status = 401, body = ErrorBody),
-        (status = 403, body = ErrorBody),
-        (status = 404, body = ErrorBody),
+        (status = 401, description = "no valid bearer token", body = ErrorBody, headers(("WWW-Authenticate" = String, description = "`Bearer realm=\"ssa-admin\"`"))),
+        (status = 403, description = "no token is configured: mutating calls are disabled", body = ErrorBody),
+        (status = 404, description = "no such partition", body = ErrorBody),
         (status = 409, description = "not stopped", body = ErrorBody),
+        (status = 503, description = "the processor is starting (`starting`, e.g. Cassandra does not answer) or an actor did not answer (`unavailable`)", body = ErrorBody),
     )
 )]
 pub async fn start(

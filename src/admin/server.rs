@@ -5,12 +5,20 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
-use actix_web::dev::ServerHandle;
+use actix_http::{HttpService, KeepAlive};
+use actix_service::{map_config, IntoServiceFactory as _, ServiceFactoryExt as _};
+use actix_web::body::MessageBody;
+use actix_web::dev::{
+    fn_service, AppConfig, ServerHandle, ServiceFactory, ServiceRequest, ServiceResponse,
+};
+use actix_web::error::DispatchError;
 use actix_web::middleware::from_fn;
-use actix_web::{web, App, HttpServer};
+use actix_web::{web, App};
 use anyhow::Context as _;
+use tokio::net::TcpStream;
 
 use super::auth::require_token;
+use super::connection::JsonErrors;
 use super::routes;
 use super::state::AdminState;
 use crate::cassandra::Startup;
@@ -50,24 +58,25 @@ pub fn start_early(config: &Config, startup: Arc<Startup>) -> anyhow::Result<Adm
         );
     }
     let state = web::Data::new(AdminState::new(admin, startup));
-    let app_state = state.clone();
-    let server = HttpServer::new(move || {
-        App::new()
-            .app_data(app_state.clone())
-            .wrap(from_fn(require_token))
-            .configure(routes::configure)
-    })
-    .workers(1)
-    .disable_signals()
-    .shutdown_timeout(2)
-    .bind(listen)
-    .with_context(|| format!("binding the admin API on {listen}"))?;
-    let addr = server
-        .addrs()
-        .first()
-        .copied()
+    let listener = std::net::TcpListener::bind(listen)
+        .with_context(|| format!("binding the admin API on {listen}"))?;
+    let addr = listener
+        .local_addr()
         .context("the admin server bound no address")?;
-    let server = server.run();
+    let app_state = state.clone();
+    let server = actix_web::dev::Server::build()
+        .workers(1)
+        .disable_signals()
+        .shutdown_timeout(2)
+        .listen("ssa-admin", listener, move || {
+            let app = App::new()
+                .app_data(app_state.clone())
+                .wrap(from_fn(require_token))
+                .configure(routes::configure);
+            http_service(app, addr)
+        })
+        .with_context(|| format!("serving the admin API on {addr}"))?
+        .run();
     let handle = server.handle();
     actix::spawn(async move {
         if let Err(e) = server.await {
@@ -96,6 +105,44 @@ pub fn start_early(config: &Config, startup: Arc<Startup>) -> anyhow::Result<Adm
         state,
         sampler,
     })
+}
+
+/// HTTP/1.1 over each accepted connection, wrapped so that the answers the HTTP
+/// layer gives itself carry the JSON error body (see `connection`). actix-web's
+/// `HttpServer` offers no hook on the connection, hence this assembly of the same
+/// parts it uses.
+fn http_service<T, B>(
+    app: App<T>,
+    addr: SocketAddr,
+) -> impl ServiceFactory<TcpStream, Config = (), Response = (), Error = (), InitError = ()>
+where
+    T: ServiceFactory<
+            ServiceRequest,
+            Config = (),
+            Response = ServiceResponse<B>,
+            Error = actix_web::Error,
+            InitError = (),
+        > + 'static,
+    B: MessageBody + 'static,
+{
+    let app = map_config(
+        app.into_factory()
+            .map_err(|e: actix_web::Error| e.error_response()),
+        |_| AppConfig::default(),
+    );
+    let http = HttpService::build()
+        .keep_alive(KeepAlive::Timeout(Duration::from_secs(5)))
+        .client_request_timeout(Duration::from_secs(5))
+        .client_disconnect_timeout(Duration::from_secs(1))
+        .local_addr(addr)
+        .h1(app);
+    fn_service(|io: TcpStream| {
+        let peer = io.peer_addr().ok();
+        let _ = io.set_nodelay(true);
+        std::future::ready(Ok::<_, DispatchError>((JsonErrors::new(io, peer), peer)))
+    })
+    .and_then(http)
+    .map_err(|e| tracing::debug!(error = %e, "admin connection ended on an error"))
 }
 
 impl AdminServer {

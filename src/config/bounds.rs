@@ -81,6 +81,11 @@ pub const PARTITION_COUNT: Bound<u32> = Bound {
     min: 1,
     max: 1_000_000,
 };
+/// Below `count` too; this is the bound of the value alone.
+pub const PARTITION_INDEX: Bound<u32> = Bound {
+    min: 0,
+    max: PARTITION_COUNT.max - 1,
+};
 
 /// Formats a duration as the configuration writes it (`500ms`, `1h`).
 pub fn show(d: Duration) -> String {

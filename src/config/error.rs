@@ -24,9 +24,19 @@ pub enum ConfigError {
     Parse(String),
     #[error("config key `{key}`: {message}")]
     Invalid { key: String, message: String },
+    /// The key's value is valid alone but not with another key's value.
+    #[error("config key `{key}`: {message}")]
+    Conflict { key: String, message: String },
 }
 
 impl ConfigError {
+    pub(crate) fn conflict(key: impl Into<String>, message: impl Into<String>) -> Self {
+        ConfigError::Conflict {
+            key: key.into(),
+            message: message.into(),
+        }
+    }
+
     pub(crate) fn invalid(key: impl Into<String>, message: impl Into<String>) -> Self {
         ConfigError::Invalid {
             key: key.into(),

@@ -228,7 +228,7 @@ impl Config {
             b::RESTART_BACKOFF_MAX,
         )?;
         if p.restart_backoff_min > p.restart_backoff_max {
-            return Err(ConfigError::invalid(
+            return Err(ConfigError::conflict(
                 "processor.restart_backoff_min",
                 format!(
                     "{} must not exceed processor.restart_backoff_max ({})",
@@ -274,15 +274,17 @@ impl Config {
             }
             let source = SourceAddr::parse(&part.source)
                 .map_err(|m| ConfigError::invalid(key("source"), m))?;
+            check(&key("count"), part.count, b::PARTITION_COUNT)?;
+            check(&key("index"), part.index, b::PARTITION_INDEX)?;
+            // Each value is valid on its own; what follows are combinations.
             if part.mode == SourceMode::Replayable && matches!(source, SourceAddr::Listen(_)) {
-                return Err(ConfigError::invalid(
+                return Err(ConfigError::conflict(
                     key("mode"),
                     "a listen:// source cannot be replayed; use mode = \"shared\"",
                 ));
             }
-            check(&key("count"), part.count, b::PARTITION_COUNT)?;
             if part.index >= part.count {
-                return Err(ConfigError::invalid(
+                return Err(ConfigError::conflict(
                     key("index"),
                     format!("{} must be below count {}", part.index, part.count),
                 ));
