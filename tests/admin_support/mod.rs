@@ -354,7 +354,8 @@ pub fn free_port() -> u16 {
         .expect("a free port")
 }
 
-/// The path of a tool CI installs (promtool, prometheus); fails clearly when missing.
+/// The path of a tool `scripts/setup` installs (promtool, prometheus, schemathesis);
+/// fails clearly when missing.
 pub fn require_tool(name: &str) -> PathBuf {
     let found = std::env::var_os("PATH").and_then(|paths| {
         std::env::split_paths(&paths)
@@ -362,6 +363,10 @@ pub fn require_tool(name: &str) -> PathBuf {
             .find(|p| p.is_file())
     });
     found.unwrap_or_else(|| {
-        panic!("`{name}` is not installed: this test needs it (apt-get install -y prometheus; .ci/run installs it)")
+        panic!(
+            "`{name}` is not on PATH: this test needs it. `scripts/setup test` installs it \
+             (Python tools into .tools/venv, which `scripts/test` puts on PATH; by hand: \
+             PATH=$PWD/.tools/venv/bin:$PATH cargo test --test NAME)"
+        )
     })
 }
