@@ -143,4 +143,66 @@ mod tests {
         assert_eq!(limit["name"], "limit");
         assert_eq!(limit["in"], "query");
     }
+
+    /// The patterns of a new partition's `id` and `source` accept exactly what
+    /// the configuration's validation accepts.
+    #[test]
+    fn partition_patterns_are_the_validation() {
+        let doc = serde_json::to_value(ApiDoc::openapi()).unwrap();
+        let props = &doc["components"]["schemas"]["NewPartition"]["properties"];
+        let re =
+            |field: &str| regex::Regex::new(props[field]["pattern"].as_str().unwrap()).unwrap();
+        let (id, source) = (re("id"), re("source"));
+        let long = "a".repeat(253);
+        let too_long = "a".repeat(254);
+        let mut sources = vec![
+            "tcp://127.0.0.1:7000".to_string(),
+            "listen://127.0.0.1:0".into(),
+            "tcp://[::1]:9042".into(),
+            "tcp://[::]:1".into(),
+            "tcp://[]:1".into(),
+            "tcp://[:]:1".into(),
+            "tcp://::1:1".into(),
+            "tcp://host_name-1.example:65535".into(),
+            format!("tcp://{long}:1"),
+            format!("tcp://{too_long}:1"),
+            "tcp://a:".into(),
+            "tcp://:80".into(),
+            "tcp://a:+80".into(),
+            "tcp://a:080".into(),
+            "tcp://a:00".into(),
+            "tcp://a b:80".into(),
+            "tcp://a:80\n".into(),
+            "udp://a:80".into(),
+            "tcp:/a:80".into(),
+            "TCP://a:80".into(),
+            "tcp://a:1:2".into(),
+        ];
+        for port in [
+            0u32, 1, 9, 10, 99, 100, 999, 1000, 9999, 10000, 59999, 60000, 64999, 65000, 65499,
+            65500, 65529, 65530, 65535, 65536, 70000, 99999, 100000,
+        ] {
+            sources.push(format!("listen://h:{port}"));
+        }
+        for s in &sources {
+            let valid = crate::config::SourceAddr::parse(s).is_ok();
+            assert_eq!(source.is_match(s), valid, "{s:?}");
+        }
+        for s in [
+            "p0",
+            "a_b-C",
+            "..",
+            ".",
+            "",
+            "a/b",
+            "p.1",
+            "é",
+            "a b",
+            &"p".repeat(64),
+            &"p".repeat(65),
+        ] {
+            let valid = crate::config::validate_partition_id(s).is_ok();
+            assert_eq!(id.is_match(s), valid, "{s:?}");
+        }
+    }
 }
