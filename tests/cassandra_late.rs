@@ -117,7 +117,7 @@ fn run_started_before_its_cassandra_waits_then_ends_exact() {
     }
 
     let log = dir.path().join("run.log");
-    let ssa = SsaProcess::spawn(
+    let ssa = SsaProcess::spawn_early(
         &[
             "run",
             "--exit-when-done",

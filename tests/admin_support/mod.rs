@@ -247,8 +247,38 @@ pub struct SsaProcess {
 }
 
 impl SsaProcess {
-    /// Spawns `ssa ARGS` (stderr to `log`) and waits for its admin server.
+    /// Spawns `ssa ARGS` (stderr to `log`) and waits for its admin server and
+    /// its processor (the admin API serves before the processor has started).
     pub fn spawn(
+        args: &[&str],
+        env: &[(&str, &str)],
+        log: &Path,
+        token: Option<&str>,
+    ) -> SsaProcess {
+        let mut ssa = Self::spawn_early(args, env, log, token);
+        let started = Instant::now();
+        loop {
+            let r = ssa.api.get("/partitions");
+            if r.status != 503 || !r.body.contains("\"starting\"") {
+                return ssa;
+            }
+            if let Ok(Some(status)) = ssa.child.try_wait() {
+                panic!(
+                    "ssa {args:?} exited with {status} while starting:\n{}",
+                    std::fs::read_to_string(log).unwrap_or_default()
+                );
+            }
+            assert!(
+                started.elapsed() < Duration::from_secs(180),
+                "the processor did not start within 180 s:\n{}",
+                std::fs::read_to_string(log).unwrap_or_default()
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+
+    /// Spawns `ssa ARGS` (stderr to `log`) and waits for its admin server only.
+    pub fn spawn_early(
         args: &[&str],
         env: &[(&str, &str)],
         log: &Path,
