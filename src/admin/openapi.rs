@@ -11,7 +11,7 @@ use super::{error, faults, health, model, partitions, rollups, settings};
 #[openapi(
     info(
         title = "ssa admin API",
-        description = "Run and watch ssa: partitions, fault injection, chaos mode, rollups, live tuning, metrics. Every call that is not a GET needs `Authorization: Bearer <token>`."
+        description = "Run and watch ssa: partitions, fault injection, chaos mode, rollups, live tuning, metrics. Every call that is not a GET, HEAD or OPTIONS needs `Authorization: Bearer <token>`. Every GET route answers HEAD; every route answers OPTIONS (204 with `Allow`) and other methods with 405 (with `Allow`). Bodies are JSON (`Content-Type: application/json` or none), at most 64 KiB. Any request may also be answered by the HTTP layer before routing: 400 `malformed_request`, 408 `request_timeout`, 431 `headers_too_large`. Every error is `{\"error\": {\"code\", \"message\", \"field\"?}}`."
     ),
     paths(
         health::health,
