@@ -26,13 +26,20 @@ pub fn read_config_file(path: &Path) -> Result<String, ConfigError> {
         path: path.display().to_string(),
         source,
     };
+    let not_regular = || {
+        refused(
+            path,
+            "not a regular file (a device, folder or pipe cannot be a configuration)",
+        )
+    };
+    // Checked before opening too: opening a named pipe waits for a writer.
+    if !std::fs::metadata(path).map_err(io)?.is_file() {
+        return Err(not_regular());
+    }
     let file = std::fs::File::open(path).map_err(io)?;
     let meta = file.metadata().map_err(io)?;
     if !meta.is_file() {
-        return Err(refused(
-            path,
-            "not a regular file (a device, folder or pipe cannot be a configuration)",
-        ));
+        return Err(not_regular());
     }
     let too_large = || {
         refused(
@@ -178,6 +185,12 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let err = read_config_file(dir.path()).unwrap_err().to_string();
         assert!(err.contains("not a regular file"), "{err}");
+        let fifo = dir.path().join("fifo");
+        let made = std::process::Command::new("mkfifo").arg(&fifo).status();
+        if made.is_ok_and(|s| s.success()) {
+            let err = read_config_file(&fifo).unwrap_err().to_string();
+            assert!(err.contains("not a regular file"), "{err}");
+        }
         let mut big = tempfile::NamedTempFile::new().unwrap();
         big.write_all(&vec![b'#'; MAX_CONFIG_BYTES as usize + 1])
             .unwrap();
