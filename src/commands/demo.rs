@@ -80,7 +80,6 @@ pub fn run(global: &GlobalArgs, args: DemoArgs) -> anyhow::Result<ExitCode> {
 
     let system = actix::System::new();
     let code = system.block_on(async {
-        let started = Instant::now();
         // The admin API serves from the start; start-up waits for Cassandra for as
         // long as it does not answer, saying so every few seconds.
         let startup = Startup::new();
@@ -108,6 +107,8 @@ pub fn run(global: &GlobalArgs, args: DemoArgs) -> anyhow::Result<ExitCode> {
         if let Some(admin) = &admin {
             admin.attach(processor.clone());
         }
+        // The rate in the last line counts from here, not from the wait for Cassandra.
+        let started = Instant::now();
         if let Some(range) = cycles.as_range() {
             processor.expect_range(range);
         }
