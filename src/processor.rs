@@ -92,8 +92,27 @@ pub fn io_runtime() -> anyhow::Result<tokio::runtime::Runtime> {
 }
 
 impl Processor {
-    /// Starts everything; call inside an actix `System`.
+    /// Starts everything; call inside an actix `System`. Fails at once when
+    /// Cassandra does not answer.
     pub async fn start(config: Config, io: tokio::runtime::Handle) -> anyhow::Result<Processor> {
+        Self::start_with(config, io, None).await
+    }
+
+    /// Like [`Processor::start`], but waits for Cassandra for as long as it does
+    /// not answer, logging why and reporting it to `startup` (`/ready` reads it).
+    pub async fn start_waiting(
+        config: Config,
+        io: tokio::runtime::Handle,
+        startup: Arc<cassandra::Startup>,
+    ) -> anyhow::Result<Processor> {
+        Self::start_with(config, io, Some(startup)).await
+    }
+
+    async fn start_with(
+        config: Config,
+        io: tokio::runtime::Handle,
+        wait: Option<Arc<cassandra::Startup>>,
+    ) -> anyhow::Result<Processor> {
         crate::metrics::init();
         let use_cassandra = config.processor.sink == SinkKind::Cassandra
             || config.processor.checkpoint_store == CheckpointStoreKind::Cassandra;
@@ -101,6 +120,9 @@ impl Processor {
             let cfg = config.cassandra.clone();
             let session = io
                 .spawn(async move {
+                    if let Some(startup) = wait {
+                        return cassandra::connect_when_up(&cfg, &startup).await;
+                    }
                     let session = cassandra::connect(&cfg).await?;
                     cassandra::schema::ensure(&session, &cfg).await?;
                     Ok::<_, cassandra::CassandraError>(session)

@@ -25,10 +25,10 @@ fn unavailable(what: &str, e: actix::MailboxError) -> ApiError {
     security(("bearer" = [])),
     responses(
         (status = 200, body = Killed),
-        (status = 401, body = ErrorBody),
-        (status = 403, body = ErrorBody),
-        (status = 404, body = ErrorBody),
-        (status = 503, body = ErrorBody),
+        (status = 401, description = "no valid bearer token", body = ErrorBody, headers(("WWW-Authenticate" = String, description = "`Bearer realm=\"ssa-admin\"`"))),
+        (status = 403, description = "no token is configured: mutating calls are disabled", body = ErrorBody),
+        (status = 404, description = "no such partition", body = ErrorBody),
+        (status = 503, description = "the processor is starting (`starting`, e.g. Cassandra does not answer) or an actor did not answer (`unavailable`)", body = ErrorBody),
     )
 )]
 pub async fn kill_partition(
@@ -36,7 +36,7 @@ pub async fn kill_partition(
     id: web::Path<String>,
 ) -> Result<web::Json<Killed>, ApiError> {
     let p = state
-        .processor
+        .processor()?
         .partition(&id)
         .ok_or_else(|| ApiError::NotFound(format!("no partition {id}")))?;
     p.addr
@@ -62,14 +62,14 @@ pub async fn kill_partition(
     security(("bearer" = [])),
     responses(
         (status = 200, body = Killed),
-        (status = 401, body = ErrorBody),
-        (status = 403, body = ErrorBody),
-        (status = 503, body = ErrorBody),
+        (status = 401, description = "no valid bearer token", body = ErrorBody, headers(("WWW-Authenticate" = String, description = "`Bearer realm=\"ssa-admin\"`"))),
+        (status = 403, description = "no token is configured: mutating calls are disabled", body = ErrorBody),
+        (status = 503, description = "the processor is starting (`starting`, e.g. Cassandra does not answer) or an actor did not answer (`unavailable`)", body = ErrorBody),
     )
 )]
 pub async fn kill_sink(state: web::Data<AdminState>) -> Result<web::Json<Killed>, ApiError> {
     state
-        .processor
+        .processor()?
         .sink
         .send(KillSink)
         .await
@@ -89,14 +89,14 @@ pub async fn kill_sink(state: web::Data<AdminState>) -> Result<web::Json<Killed>
     security(("bearer" = [])),
     responses(
         (status = 200, body = Killed),
-        (status = 401, body = ErrorBody),
-        (status = 403, body = ErrorBody),
-        (status = 503, body = ErrorBody),
+        (status = 401, description = "no valid bearer token", body = ErrorBody, headers(("WWW-Authenticate" = String, description = "`Bearer realm=\"ssa-admin\"`"))),
+        (status = 403, description = "no token is configured: mutating calls are disabled", body = ErrorBody),
+        (status = 503, description = "the processor is starting (`starting`, e.g. Cassandra does not answer) or an actor did not answer (`unavailable`)", body = ErrorBody),
     )
 )]
 pub async fn kill_checkpoint(state: web::Data<AdminState>) -> Result<web::Json<Killed>, ApiError> {
     state
-        .processor
+        .processor()?
         .checkpoint
         .send(KillCheckpoint)
         .await
@@ -113,7 +113,9 @@ pub async fn kill_checkpoint(state: web::Data<AdminState>) -> Result<web::Json<K
     get,
     path = "/chaos",
     tag = "faults",
-    responses((status = 200, body = ChaosStatus))
+    responses(
+        (status = 200, body = ChaosStatus),
+    )
 )]
 pub async fn chaos_status(state: web::Data<AdminState>) -> web::Json<ChaosStatus> {
     web::Json(state.chaos.status())
@@ -128,10 +130,13 @@ pub async fn chaos_status(state: web::Data<AdminState>) -> web::Json<ChaosStatus
     security(("bearer" = [])),
     responses(
         (status = 200, description = "started", body = ChaosStatus),
-        (status = 400, body = ErrorBody),
-        (status = 401, body = ErrorBody),
-        (status = 403, body = ErrorBody),
+        (status = 400, description = "the body is not the JSON this call takes (`invalid_body`), or a field is malformed or out of range (`invalid_field`, named in `field`)", body = ErrorBody),
+        (status = 401, description = "no valid bearer token", body = ErrorBody, headers(("WWW-Authenticate" = String, description = "`Bearer realm=\"ssa-admin\"`"))),
+        (status = 403, description = "no token is configured: mutating calls are disabled", body = ErrorBody),
         (status = 409, description = "already running", body = ErrorBody),
+        (status = 413, description = "the body is over 64 KiB", body = ErrorBody),
+        (status = 415, description = "the Content-Type is not application/json", body = ErrorBody),
+        (status = 503, description = "the processor is starting (`starting`, e.g. Cassandra does not answer)", body = ErrorBody),
     )
 )]
 pub async fn chaos_start(
@@ -139,7 +144,9 @@ pub async fn chaos_start(
     body: web::Json<ChaosRequest>,
 ) -> Result<web::Json<ChaosStatus>, ApiError> {
     let spec = ChaosSpec::from_request(body.into_inner())?;
-    Ok(web::Json(state.chaos.start(state.processor.clone(), spec)?))
+    Ok(web::Json(
+        state.chaos.start(state.processor()?.clone(), spec)?,
+    ))
 }
 
 /// Stops chaos mode; answers with what the run did.
@@ -150,8 +157,8 @@ pub async fn chaos_start(
     security(("bearer" = [])),
     responses(
         (status = 200, body = ChaosStatus),
-        (status = 401, body = ErrorBody),
-        (status = 403, body = ErrorBody),
+        (status = 401, description = "no valid bearer token", body = ErrorBody, headers(("WWW-Authenticate" = String, description = "`Bearer realm=\"ssa-admin\"`"))),
+        (status = 403, description = "no token is configured: mutating calls are disabled", body = ErrorBody),
         (status = 409, description = "not running", body = ErrorBody),
     )
 )]

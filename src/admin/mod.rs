@@ -3,10 +3,11 @@
 //! `{"error": {"code", "message"}}`, an OpenAPI document at `/openapi.json`.
 //!
 //! - `server`: binds and starts the HTTP server and the rate sampler.
+//! - `connection`: one connection; the HTTP layer's own error answers get the JSON body.
 //! - `routes`: the route table, JSON 404/405, extractor errors.
 //! - `auth`: the bearer-token middleware.
 //! - `error`: every API error and its HTTP status (the one place they map).
-//! - `model`: request and answer bodies.
+//! - `model`: request and answer bodies; `json_int`: integers as JSON Schema counts them.
 //! - `health`, `partitions`, `faults`, `rollups`, `settings`: the handlers.
 //! - `chaos`: chaos mode (random kills at a set pace).
 //! - `rates`: per-partition events/s, sampled every second.
@@ -14,9 +15,11 @@
 
 mod auth;
 mod chaos;
+mod connection;
 mod error;
 mod faults;
 mod health;
+mod json_int;
 mod model;
 mod openapi;
 mod partitions;
@@ -29,4 +32,4 @@ mod state;
 
 pub use error::ApiError;
 pub use openapi::ApiDoc;
-pub use server::{start, start_if_enabled, AdminServer};
+pub use server::{start, start_early, start_if_enabled, AdminServer};

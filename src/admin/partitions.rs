@@ -14,7 +14,7 @@ fn view(state: &AdminState, p: &PartitionHandle) -> PartitionView {
 
 fn find(state: &AdminState, id: &str) -> Result<std::sync::Arc<PartitionHandle>, ApiError> {
     state
-        .processor
+        .processor()?
         .partition(id)
         .ok_or_else(|| ApiError::NotFound(format!("no partition {id}")))
 }
@@ -25,16 +25,19 @@ fn find(state: &AdminState, id: &str) -> Result<std::sync::Arc<PartitionHandle>,
     operation_id = "list_partitions",
     path = "/partitions",
     tag = "partitions",
-    responses((status = 200, body = PartitionList))
+    responses(
+        (status = 200, body = PartitionList),
+        (status = 503, description = "the processor is starting (`starting`, e.g. Cassandra does not answer)", body = ErrorBody),
+    )
 )]
-pub async fn list(state: web::Data<AdminState>) -> web::Json<PartitionList> {
+pub async fn list(state: web::Data<AdminState>) -> Result<web::Json<PartitionList>, ApiError> {
     let partitions = state
-        .processor
+        .processor()?
         .partitions()
         .iter()
         .map(|p| view(&state, p))
         .collect();
-    web::Json(PartitionList { partitions })
+    Ok(web::Json(PartitionList { partitions }))
 }
 
 /// One partition.
@@ -46,7 +49,8 @@ pub async fn list(state: web::Data<AdminState>) -> web::Json<PartitionList> {
     params(("id" = String, Path, description = "partition id")),
     responses(
         (status = 200, body = PartitionView),
-        (status = 404, body = ErrorBody),
+        (status = 404, description = "no such partition", body = ErrorBody),
+        (status = 503, description = "the processor is starting (`starting`, e.g. Cassandra does not answer)", body = ErrorBody),
     )
 )]
 pub async fn get(
@@ -66,11 +70,15 @@ pub async fn get(
     request_body = NewPartition,
     security(("bearer" = [])),
     responses(
-        (status = 201, description = "started", body = PartitionView),
-        (status = 400, description = "a field is invalid (named in `field`)", body = ErrorBody),
-        (status = 401, body = ErrorBody),
-        (status = 403, description = "no token configured", body = ErrorBody),
-        (status = 409, description = "the id is taken", body = ErrorBody),
+        (status = 201, description = "started", body = PartitionView, headers(("Location" = String, description = "`/partitions/{id}`"))),
+        (status = 400, description = "the body is not the JSON this call takes (`invalid_body`), or a field is malformed or out of range (`invalid_field`, named in `field`)", body = ErrorBody),
+        (status = 401, description = "no valid bearer token", body = ErrorBody, headers(("WWW-Authenticate" = String, description = "`Bearer realm=\"ssa-admin\"`"))),
+        (status = 403, description = "no token is configured: mutating calls are disabled", body = ErrorBody),
+        (status = 409, description = "the id is taken (`partition_exists`), or no index is left (`partition_limit`)", body = ErrorBody),
+        (status = 413, description = "the body is over 64 KiB", body = ErrorBody),
+        (status = 415, description = "the Content-Type is not application/json", body = ErrorBody),
+        (status = 422, description = "each field is valid but not together (`invalid_combination`, named in `field`): `index` not below `count`, or a `listen://` source not `shared`", body = ErrorBody),
+        (status = 503, description = "the processor is starting (`starting`, e.g. Cassandra does not answer) or an actor did not answer (`unavailable`)", body = ErrorBody),
     )
 )]
 pub async fn add(
@@ -78,7 +86,7 @@ pub async fn add(
     body: web::Json<NewPartition>,
 ) -> Result<HttpResponse, ApiError> {
     let config = body.into_inner().into_config();
-    let handle = state.processor.add_partition(config).await?;
+    let handle = state.processor()?.add_partition(config).await?;
     tracing::info!(partition = %handle.id, source = %handle.config.source, "partition added");
     Ok(HttpResponse::Created()
         .insert_header((header::LOCATION, format!("/partitions/{}", handle.id)))
@@ -96,10 +104,10 @@ pub async fn add(
     security(("bearer" = [])),
     responses(
         (status = 200, body = Removed),
-        (status = 401, body = ErrorBody),
-        (status = 403, body = ErrorBody),
-        (status = 404, body = ErrorBody),
-        (status = 503, description = "the actor did not answer", body = ErrorBody),
+        (status = 401, description = "no valid bearer token", body = ErrorBody, headers(("WWW-Authenticate" = String, description = "`Bearer realm=\"ssa-admin\"`"))),
+        (status = 403, description = "no token is configured: mutating calls are disabled", body = ErrorBody),
+        (status = 404, description = "no such partition", body = ErrorBody),
+        (status = 503, description = "the processor is starting (`starting`, e.g. Cassandra does not answer) or an actor did not answer (`unavailable`)", body = ErrorBody),
     )
 )]
 pub async fn remove(
@@ -107,7 +115,7 @@ pub async fn remove(
     id: web::Path<String>,
 ) -> Result<web::Json<Removed>, ApiError> {
     let p = find(&state, &id)?;
-    let snapshot = state.processor.remove_partition(&id).await?;
+    let snapshot = state.processor()?.remove_partition(&id).await?;
     tracing::info!(partition = %id, offset = snapshot.committed_offset, "partition removed");
     let rates = state.rates.get(&id);
     Ok(web::Json(Removed {
@@ -126,10 +134,11 @@ pub async fn remove(
     security(("bearer" = [])),
     responses(
         (status = 200, body = PartitionView),
-        (status = 401, body = ErrorBody),
-        (status = 403, body = ErrorBody),
-        (status = 404, body = ErrorBody),
+        (status = 401, description = "no valid bearer token", body = ErrorBody, headers(("WWW-Authenticate" = String, description = "`Bearer realm=\"ssa-admin\"`"))),
+        (status = 403, description = "no token is configured: mutating calls are disabled", body = ErrorBody),
+        (status = 404, description = "no such partition", body = ErrorBody),
         (status = 409, description = "already stopped", body = ErrorBody),
+        (status = 503, description = "the processor is starting (`starting`, e.g. Cassandra does not answer) or an actor did not answer (`unavailable`)", body = ErrorBody),
     )
 )]
 pub async fn stop(
@@ -137,7 +146,7 @@ pub async fn stop(
     id: web::Path<String>,
 ) -> Result<web::Json<PartitionView>, ApiError> {
     let p = find(&state, &id)?;
-    state.processor.stop_partition(&id).await?;
+    state.processor()?.stop_partition(&id).await?;
     tracing::info!(partition = %id, "partition stopped");
     Ok(web::Json(view(&state, &p)))
 }
@@ -152,10 +161,11 @@ pub async fn stop(
     security(("bearer" = [])),
     responses(
         (status = 200, body = PartitionView),
-        (status = 401, body = ErrorBody),
-        (status = 403, body = ErrorBody),
-        (status = 404, body = ErrorBody),
+        (status = 401, description = "no valid bearer token", body = ErrorBody, headers(("WWW-Authenticate" = String, description = "`Bearer realm=\"ssa-admin\"`"))),
+        (status = 403, description = "no token is configured: mutating calls are disabled", body = ErrorBody),
+        (status = 404, description = "no such partition", body = ErrorBody),
         (status = 409, description = "not stopped", body = ErrorBody),
+        (status = 503, description = "the processor is starting (`starting`, e.g. Cassandra does not answer) or an actor did not answer (`unavailable`)", body = ErrorBody),
     )
 )]
 pub async fn start(
@@ -163,7 +173,7 @@ pub async fn start(
     id: web::Path<String>,
 ) -> Result<web::Json<PartitionView>, ApiError> {
     let p = find(&state, &id)?;
-    state.processor.start_partition(&id).await?;
+    state.processor()?.start_partition(&id).await?;
     tracing::info!(partition = %id, "partition started");
     Ok(web::Json(view(&state, &p)))
 }

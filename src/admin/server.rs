@@ -5,14 +5,24 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
-use actix_web::dev::ServerHandle;
+use actix_http::{HttpService, KeepAlive};
+use actix_service::{map_config, IntoServiceFactory as _, ServiceFactoryExt as _};
+use actix_web::body::MessageBody;
+use actix_web::dev::{
+    fn_service, AppConfig, ServerHandle, ServiceFactory, ServiceRequest, ServiceResponse,
+};
+use actix_web::error::DispatchError;
 use actix_web::middleware::from_fn;
-use actix_web::{web, App, HttpServer};
+use actix_web::{web, App};
 use anyhow::Context as _;
+use tokio::net::TcpStream;
 
 use super::auth::require_token;
+use super::connection::JsonErrors;
 use super::routes;
 use super::state::AdminState;
+use crate::cassandra::Startup;
+use crate::config::Config;
 use crate::processor::Processor;
 
 /// A running admin server.
@@ -24,9 +34,19 @@ pub struct AdminServer {
     sampler: tokio::task::JoinHandle<()>,
 }
 
-/// Binds `admin.listen` and serves; call inside the actix `System`.
+/// Binds `admin.listen` and serves the running `processor`; call inside the
+/// actix `System`.
 pub fn start(processor: Arc<Processor>) -> anyhow::Result<AdminServer> {
-    let admin = &processor.config.admin;
+    let server = start_early(&processor.config, Startup::new())?;
+    server.attach(processor);
+    Ok(server)
+}
+
+/// Binds `admin.listen` and serves before the processor exists: `/health`,
+/// `/metrics` and `/openapi.json` answer, `/ready` is 503 naming what start-up
+/// waits for, every other route 503 `starting`, until [`AdminServer::attach`].
+pub fn start_early(config: &Config, startup: Arc<Startup>) -> anyhow::Result<AdminServer> {
+    let admin = &config.admin;
     let listen: SocketAddr = admin
         .listen
         .parse()
@@ -37,25 +57,26 @@ pub fn start(processor: Arc<Processor>) -> anyhow::Result<AdminServer> {
             "refusing to serve the admin API on {listen} without a token (set SSA_ADMIN_TOKEN)"
         );
     }
-    let state = web::Data::new(AdminState::new(processor));
-    let app_state = state.clone();
-    let server = HttpServer::new(move || {
-        App::new()
-            .app_data(app_state.clone())
-            .wrap(from_fn(require_token))
-            .configure(routes::configure)
-    })
-    .workers(1)
-    .disable_signals()
-    .shutdown_timeout(2)
-    .bind(listen)
-    .with_context(|| format!("binding the admin API on {listen}"))?;
-    let addr = server
-        .addrs()
-        .first()
-        .copied()
+    let state = web::Data::new(AdminState::new(admin, startup));
+    let listener = std::net::TcpListener::bind(listen)
+        .with_context(|| format!("binding the admin API on {listen}"))?;
+    let addr = listener
+        .local_addr()
         .context("the admin server bound no address")?;
-    let server = server.run();
+    let app_state = state.clone();
+    let server = actix_web::dev::Server::build()
+        .workers(1)
+        .disable_signals()
+        .shutdown_timeout(2)
+        .listen("ssa-admin", listener, move || {
+            let app = App::new()
+                .app_data(app_state.clone())
+                .wrap(from_fn(require_token))
+                .configure(routes::configure);
+            http_service(app, addr)
+        })
+        .with_context(|| format!("serving the admin API on {addr}"))?
+        .run();
     let handle = server.handle();
     actix::spawn(async move {
         if let Err(e) = server.await {
@@ -67,7 +88,9 @@ pub fn start(processor: Arc<Processor>) -> anyhow::Result<AdminServer> {
         let mut tick = tokio::time::interval(Duration::from_secs(1));
         loop {
             tick.tick().await;
-            sampled.rates.sample(&sampled.processor);
+            if let Ok(processor) = sampled.processor() {
+                sampled.rates.sample(processor);
+            }
         }
     });
     let auth = if state.token.is_some() {
@@ -84,7 +107,50 @@ pub fn start(processor: Arc<Processor>) -> anyhow::Result<AdminServer> {
     })
 }
 
+/// HTTP/1.1 over each accepted connection, wrapped so that the answers the HTTP
+/// layer gives itself carry the JSON error body (see `connection`). actix-web's
+/// `HttpServer` offers no hook on the connection, hence this assembly of the same
+/// parts it uses.
+fn http_service<T, B>(
+    app: App<T>,
+    addr: SocketAddr,
+) -> impl ServiceFactory<TcpStream, Config = (), Response = (), Error = (), InitError = ()>
+where
+    T: ServiceFactory<
+            ServiceRequest,
+            Config = (),
+            Response = ServiceResponse<B>,
+            Error = actix_web::Error,
+            InitError = (),
+        > + 'static,
+    B: MessageBody + 'static,
+{
+    let app = map_config(
+        app.into_factory()
+            .map_err(|e: actix_web::Error| e.error_response()),
+        |_| AppConfig::default(),
+    );
+    let http = HttpService::build()
+        .keep_alive(KeepAlive::Timeout(Duration::from_secs(5)))
+        .client_request_timeout(Duration::from_secs(5))
+        .client_disconnect_timeout(Duration::from_secs(1))
+        .local_addr(addr)
+        .h1(app);
+    fn_service(|io: TcpStream| {
+        let peer = io.peer_addr().ok();
+        let _ = io.set_nodelay(true);
+        std::future::ready(Ok::<_, DispatchError>((JsonErrors::new(io, peer), peer)))
+    })
+    .and_then(http)
+    .map_err(|e| tracing::debug!(error = %e, "admin connection ended on an error"))
+}
+
 impl AdminServer {
+    /// Hands the started processor to the API.
+    pub fn attach(&self, processor: Arc<Processor>) {
+        self.state.attach(processor);
+    }
+
     /// Stops chaos mode and the server.
     pub async fn stop(self) {
         self.state.chaos.shutdown();
@@ -93,11 +159,14 @@ impl AdminServer {
     }
 }
 
-/// Starts the admin server when `admin.enabled`; the one call `ssa run` and
-/// `ssa demo` make.
-pub fn start_if_enabled(processor: &Arc<Processor>) -> anyhow::Result<Option<AdminServer>> {
-    if !processor.config.admin.enabled {
+/// Starts the admin server early (see [`start_early`]) when `admin.enabled`; the
+/// one call `ssa run` and `ssa demo` make.
+pub fn start_if_enabled(
+    config: &Config,
+    startup: &Arc<Startup>,
+) -> anyhow::Result<Option<AdminServer>> {
+    if !config.admin.enabled {
         return Ok(None);
     }
-    start(processor.clone()).map(Some)
+    start_early(config, startup.clone()).map(Some)
 }

@@ -1,5 +1,7 @@
 //! Snapshots as files: `<dir>/<partition>/<seq>.ckpt`, written to a temporary
-//! name and renamed, so a file is either whole or absent.
+//! name and renamed, so a file is either whole or absent. A partition id that is
+//! not a plain `[A-Za-z0-9_-]{1,64}` name is refused before any path is built, so
+//! no id (`..`, `/x`, `a/../../b`) can lead outside the folder.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -23,19 +25,27 @@ impl LocalStore {
         LocalStore { dir: dir.into() }
     }
 
-    fn partition_dir(&self, partition: &str) -> PathBuf {
-        self.dir.join(partition)
+    fn partition_dir(&self, partition: &str) -> Result<PathBuf, CheckpointError> {
+        crate::config::validate_partition_id(partition).map_err(|message| {
+            CheckpointError::Store {
+                what: "refusing the partition id",
+                partition: partition.escape_debug().to_string(),
+                message,
+            }
+        })?;
+        Ok(self.dir.join(partition))
     }
 
-    fn file(&self, partition: &str, seq: u64) -> PathBuf {
-        self.partition_dir(partition)
-            .join(format!("{seq:020}.ckpt"))
+    fn file(&self, partition: &str, seq: u64) -> Result<PathBuf, CheckpointError> {
+        Ok(self
+            .partition_dir(partition)?
+            .join(format!("{seq:020}.ckpt")))
     }
 
     pub async fn persist(&self, snap: &Snapshot, bytes: &[u8]) -> Result<(), CheckpointError> {
-        let dir = self.partition_dir(&snap.partition);
+        let dir = self.partition_dir(&snap.partition)?;
         tokio::fs::create_dir_all(&dir).await.map_err(io(&dir))?;
-        let path = self.file(&snap.partition, snap.epoch);
+        let path = self.file(&snap.partition, snap.epoch)?;
         let tmp = path.with_extension("tmp");
         tokio::fs::write(&tmp, bytes).await.map_err(io(&tmp))?;
         tokio::fs::rename(&tmp, &path).await.map_err(io(&path))?;
@@ -43,7 +53,7 @@ impl LocalStore {
     }
 
     async fn seqs(&self, partition: &str) -> Result<Vec<u64>, CheckpointError> {
-        let dir = self.partition_dir(partition);
+        let dir = self.partition_dir(partition)?;
         let mut entries = match tokio::fs::read_dir(&dir).await {
             Ok(e) => e,
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
@@ -62,7 +72,7 @@ impl LocalStore {
     }
 
     async fn read(&self, partition: &str, seq: u64) -> Result<Option<Snapshot>, CheckpointError> {
-        let path = self.file(partition, seq);
+        let path = self.file(partition, seq)?;
         match tokio::fs::read(&path).await {
             Ok(bytes) => Ok(decode(&bytes).ok()),
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
@@ -81,10 +91,40 @@ impl LocalStore {
     pub async fn prune(&self, partition: &str, below: u64) -> Result<(), CheckpointError> {
         for seq in self.seqs(partition).await? {
             if seq < below {
-                let path = self.file(partition, seq);
+                let path = self.file(partition, seq)?;
                 tokio::fs::remove_file(&path).await.map_err(io(&path))?;
             }
         }
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn ids_that_could_leave_the_folder_are_refused() {
+        let root = tempfile::tempdir().unwrap();
+        let dir = root.path().join("ckpt");
+        let store = LocalStore::new(&dir);
+        for id in ["..", ".", "", "a/b", "../x", "/abs", "a\\b", "p.1", "x\0y"] {
+            let snap = Snapshot {
+                partition: id.to_string(),
+                epoch: 1,
+                offset: 0,
+                kind: crate::core::SnapshotKind::Base,
+                keys: Vec::new(),
+                minutes: Vec::new(),
+                watermark: Default::default(),
+            };
+            assert!(store.persist(&snap, b"x").await.is_err(), "{id:?} persists");
+            assert!(store.load(id).await.is_err(), "{id:?} loads");
+            assert!(store.prune(id, 10).await.is_err(), "{id:?} prunes");
+        }
+        assert_eq!(store.load("p_0-1").await.unwrap().epoch(), 0);
+        // Nothing was created beside or above the folder.
+        let entries: Vec<_> = std::fs::read_dir(root.path()).unwrap().collect();
+        assert!(entries.is_empty(), "{entries:?}");
     }
 }
