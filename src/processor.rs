@@ -50,6 +50,8 @@ pub enum ProcessorError {
         u16::MAX
     )]
     IndexesExhausted,
+    #[error("already {running} partitions running, the most processor.max_partitions allows")]
+    Limit { running: usize },
     #[error("actor unavailable: {0}")]
     Unavailable(String),
 }
@@ -260,6 +262,10 @@ impl Processor {
         check.validate()?;
         if self.partition(&part.id).is_some() {
             return Err(ProcessorError::Exists(part.id));
+        }
+        let running = self.partitions().len();
+        if running >= self.config.processor.max_partitions as usize {
+            return Err(ProcessorError::Limit { running });
         }
         self.spawn_partition(part)
     }

@@ -109,7 +109,7 @@ impl From<ProcessorError> for ApiError {
                 code: "partition_state",
                 message: e.to_string(),
             },
-            ProcessorError::IndexesExhausted => ApiError::Conflict {
+            ProcessorError::IndexesExhausted | ProcessorError::Limit { .. } => ApiError::Conflict {
                 code: "partition_limit",
                 message: e.to_string(),
             },

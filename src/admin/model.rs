@@ -135,7 +135,10 @@ pub struct PartitionView {
     pub last_committed_epoch: u64,
     /// Sealed epochs not yet committed.
     pub uncommitted_epochs: u64,
+    /// Lines taken from the source since the process started (bad ones included).
     pub events_in: u64,
+    /// Bad lines skipped since the process started (dead-lettered, see `reason`s in
+    /// `ssa_malformed_lines_total`).
     pub bad_lines: u64,
     /// Events of uncommitted epochs lost on restart (shared sources only).
     pub lost_events: u64,

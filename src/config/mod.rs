@@ -10,4 +10,6 @@ mod validate;
 pub use error::ConfigError;
 pub use load::{load, Overrides};
 pub use model::*;
-pub use validate::{check_host_port, is_valid_keyspace, validate_partition_id, SourceAddr};
+pub use validate::{
+    check_host_port, is_loopback_host, is_valid_keyspace, validate_partition_id, SourceAddr,
+};
