@@ -2,7 +2,8 @@
 //! checkpoint and merger actors, and one supervised partition actor per source,
 //! spread over one arbiter per core. `ssa run` and `ssa demo` both use it, and so
 //! does the admin API: it reads the same handles and adds, stops, resumes and
-//! removes partitions while the processor runs.
+//! removes partitions while the processor runs. No partition starts before its
+//! identity is checked against the one stored with its checkpoints (or it is reset).
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering::Relaxed};
@@ -13,8 +14,8 @@ use actix::prelude::*;
 use anyhow::Context as _;
 use dashmap::DashMap;
 
-use crate::actors::checkpoint::CheckpointActor;
-use crate::actors::merger::{Flush, Merger, Totals};
+use crate::actors::checkpoint::{CheckpointActor, LoadIdentity, RecordIdentity};
+use crate::actors::merger::{Flush, Merger, Purge, Totals};
 use crate::actors::partition::{
     Drain, KillPartition, PartitionActor, PartitionDeps, Resume, Retire, Retune,
 };
@@ -22,7 +23,9 @@ use crate::actors::sink::SinkActor;
 use crate::actors::stats::{PartitionSnapshot, PartitionState, PartitionStats};
 use crate::actors::tuning::{Tuning, TuningValues};
 use crate::cassandra;
-use crate::checkpoint::{CassandraStore, CheckpointStore, LocalStore};
+use crate::checkpoint::{
+    CassandraStore, CheckpointStore, Identity, IdentityMismatch, LocalStore, StoredIdentity,
+};
 use crate::config::{CheckpointStoreKind, Config, ConfigError, PartitionConfig, SinkKind};
 use crate::sink::CassandraSink;
 
@@ -52,8 +55,21 @@ pub enum ProcessorError {
     IndexesExhausted,
     #[error("already {running} partitions running, the most processor.max_partitions allows")]
     Limit { running: usize },
+    #[error(transparent)]
+    Identity(#[from] IdentityMismatch),
     #[error("actor unavailable: {0}")]
     Unavailable(String),
+}
+
+/// What admitting a partition takes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Admission {
+    /// Its stored identity is this one.
+    Known,
+    /// None is stored: record it.
+    Record,
+    /// Asked for, or a reset to this identity was cut short: finish it.
+    Reset,
 }
 
 /// A running processor.
@@ -96,6 +112,18 @@ pub fn io_runtime() -> anyhow::Result<tokio::runtime::Runtime> {
 impl Processor {
     /// Starts everything; call inside an actix `System`.
     pub async fn start(config: Config, io: tokio::runtime::Handle) -> anyhow::Result<Processor> {
+        Self::start_with_resets(config, io, &[]).await
+    }
+
+    /// Starts everything after resetting the partitions named in `reset` (ids of
+    /// `[[partitions]]`). A partition whose identity differs from the one stored
+    /// with its checkpoints is refused as a [`ConfigError`] naming its key, and
+    /// nothing is written.
+    pub async fn start_with_resets(
+        config: Config,
+        io: tokio::runtime::Handle,
+        reset: &[String],
+    ) -> anyhow::Result<Processor> {
         crate::metrics::init();
         let use_cassandra = config.processor.sink == SinkKind::Cassandra
             || config.processor.checkpoint_store == CheckpointStoreKind::Cassandra;
@@ -194,10 +222,140 @@ impl Processor {
             next_arbiter: AtomicUsize::new(0),
             draining: AtomicBool::new(false),
         };
-        for part in processor.config.partitions.clone() {
+        let parts = processor.config.partitions.clone();
+        if let Err(e) = processor.admit(&parts, reset).await {
+            return Err(match e {
+                ProcessorError::Identity(m) => {
+                    let i = parts.iter().position(|p| p.id == m.partition).unwrap_or(0);
+                    ConfigError::invalid(format!("partitions[{i}].{}", m.field), m.to_string())
+                        .into()
+                }
+                other => anyhow::Error::new(other).context("admitting the partitions"),
+            });
+        }
+        for part in parts {
             processor.spawn_partition(part)?;
         }
         Ok(processor)
+    }
+
+    /// Checks every partition's identity against the stored one, writing nothing
+    /// unless all agree; then resets the `reset` ones (and any whose reset was cut
+    /// short) and records the identities not stored yet.
+    async fn admit(
+        &self,
+        parts: &[PartitionConfig],
+        reset: &[String],
+    ) -> Result<(), ProcessorError> {
+        let unavailable = |e: &dyn std::fmt::Display| ProcessorError::Unavailable(e.to_string());
+        let mut plan = Vec::with_capacity(parts.len());
+        for part in parts {
+            let identity = Identity::of(part);
+            let stored = self
+                .checkpoint
+                .send(LoadIdentity {
+                    partition: part.id.clone(),
+                })
+                .await
+                .map_err(|e| unavailable(&e))?
+                .map_err(|e| unavailable(&e))?;
+            let admission = match stored {
+                _ if reset.contains(&part.id) => Admission::Reset,
+                None => Admission::Record,
+                Some(stored) => {
+                    if let Some(m) = identity.mismatch(&part.id, &stored.identity) {
+                        return Err(m.into());
+                    }
+                    if stored.reset_pending {
+                        Admission::Reset
+                    } else {
+                        Admission::Known
+                    }
+                }
+            };
+            plan.push((part, identity, admission));
+        }
+        for (part, identity, admission) in plan {
+            match admission {
+                Admission::Known => {}
+                Admission::Record => {
+                    self.record_identity(&part.id, identity, false, false)
+                        .await?
+                }
+                Admission::Reset => self.reset_partition(&part.id, identity).await?,
+            }
+        }
+        Ok(())
+    }
+
+    async fn record_identity(
+        &self,
+        id: &str,
+        identity: Identity,
+        reset_pending: bool,
+        drop_snapshots: bool,
+    ) -> Result<(), ProcessorError> {
+        self.checkpoint
+            .send(RecordIdentity {
+                partition: id.to_string(),
+                stored: StoredIdentity {
+                    identity,
+                    reset_pending,
+                },
+                drop_snapshots,
+            })
+            .await
+            .map_err(|e| ProcessorError::Unavailable(e.to_string()))?
+            .map_err(|e| ProcessorError::Unavailable(format!("resetting partition {id}: {e}")))
+    }
+
+    /// Starts a partition over from offset 0 under `identity`: its snapshots,
+    /// intents, rows and dead letters are deleted and its partials leave the totals.
+    /// The new identity is recorded first with `reset_pending`, so that a reset
+    /// cut short is finished on the next start.
+    async fn reset_partition(&self, id: &str, identity: Identity) -> Result<(), ProcessorError> {
+        let index = self.index_of(id)?;
+        self.record_identity(id, identity, true, true).await?;
+        let keys = match self.cassandra.clone() {
+            Some(sink) => {
+                let p = id.to_string();
+                self.io
+                    .spawn(async move { sink.purge_partition(&p).await })
+                    .await
+                    .map_err(|e| ProcessorError::Unavailable(e.to_string()))?
+                    .map_err(|e| {
+                        ProcessorError::Unavailable(format!("resetting partition {id}: {e}"))
+                    })?
+            }
+            None => Vec::new(),
+        };
+        self.merger
+            .send(Purge {
+                partition: index,
+                keys,
+            })
+            .await
+            .map_err(|e| ProcessorError::Unavailable(e.to_string()))?;
+        self.record_identity(id, identity, false, false).await?;
+        tracing::info!(
+            partition = id,
+            "partition reset: it starts over from offset 0"
+        );
+        Ok(())
+    }
+
+    /// The merger index of a partition id, the same for the process's life.
+    fn index_of(&self, id: &str) -> Result<u16, ProcessorError> {
+        let mut indexes = self.indexes.lock().unwrap_or_else(|e| e.into_inner());
+        let next = indexes.len();
+        match indexes.get(id) {
+            Some(i) => Ok(*i),
+            None => {
+                let i = u16::try_from(next).map_err(|_| ProcessorError::IndexesExhausted)?;
+                indexes.insert(id.to_string(), i);
+                Ok(i)
+            }
+        }
     }
 
     /// Starts the actor of one (validated) partition and lists it.
@@ -205,18 +363,7 @@ impl Processor {
         &self,
         part: PartitionConfig,
     ) -> Result<Arc<PartitionHandle>, ProcessorError> {
-        let index = {
-            let mut indexes = self.indexes.lock().unwrap_or_else(|e| e.into_inner());
-            let next = indexes.len();
-            match indexes.get(&part.id) {
-                Some(i) => *i,
-                None => {
-                    let i = u16::try_from(next).map_err(|_| ProcessorError::IndexesExhausted)?;
-                    indexes.insert(part.id.clone(), i);
-                    i
-                }
-            }
-        };
+        let index = self.index_of(&part.id)?;
         let stats = Arc::new(PartitionStats::new(&part.id, &part.source));
         let (cfg, proc, deps, stats2) = (
             part.clone(),
@@ -250,10 +397,13 @@ impl Processor {
     }
 
     /// Validates and starts a new partition; it resumes from the checkpoints of
-    /// an earlier partition of the same id, if any.
+    /// an earlier partition of the same id, if any, when its identity is the same
+    /// ([`ProcessorError::Identity`] otherwise). With `reset`, it starts over from
+    /// offset 0 instead, its earlier rows and partials gone.
     pub async fn add_partition(
         &self,
         part: PartitionConfig,
+        reset: bool,
     ) -> Result<Arc<PartitionHandle>, ProcessorError> {
         let _guard = self.changes.lock().await;
         self.refuse_while_draining()?;
@@ -267,6 +417,12 @@ impl Processor {
         if running >= self.config.processor.max_partitions as usize {
             return Err(ProcessorError::Limit { running });
         }
+        let resets = if reset {
+            vec![part.id.clone()]
+        } else {
+            Vec::new()
+        };
+        self.admit(std::slice::from_ref(&part), &resets).await?;
         self.spawn_partition(part)
     }
 

@@ -33,6 +33,9 @@ pub enum ApiError {
     MethodNotAllowed { method: String, path: String },
     #[error("{message}")]
     Conflict { code: &'static str, message: String },
+    /// The partition's identity differs from its checkpoints' in `field`.
+    #[error("{message}")]
+    Identity { field: String, message: String },
     #[error("{0}")]
     Unavailable(String),
     #[error("not ready: {0}")]
@@ -50,13 +53,15 @@ pub struct ErrorBody {
 pub struct ErrorDetail {
     /// One of: invalid_field, invalid_body, invalid_parameter, unauthorized,
     /// mutations_disabled, not_found, method_not_allowed, conflict codes
-    /// (partition_exists, partition_state, chaos_running, chaos_not_running),
-    /// unavailable, not_ready.
+    /// (partition_exists, partition_state, partition_limit, partition_identity,
+    /// chaos_running, chaos_not_running), unavailable, not_ready.
     #[schema(example = "invalid_field")]
     pub code: &'static str,
     #[schema(example = "flush_interval: \"0ms\" is out of range 1ms..=3600s")]
     pub message: String,
-    /// The request field at fault (400 invalid_field only).
+    /// The request field at fault (400 invalid_field), or the partition key whose
+    /// value differs from the one its checkpoints were taken with (409
+    /// partition_identity).
     #[serde(skip_serializing_if = "Option::is_none")]
     #[schema(example = "flush_interval")]
     pub field: Option<String>,
@@ -80,6 +85,7 @@ impl ApiError {
             ApiError::NotFound(_) => "not_found",
             ApiError::MethodNotAllowed { .. } => "method_not_allowed",
             ApiError::Conflict { code, .. } => code,
+            ApiError::Identity { .. } => "partition_identity",
             ApiError::Unavailable(_) => "unavailable",
             ApiError::NotReady(_) => "not_ready",
         }
@@ -113,6 +119,10 @@ impl From<ProcessorError> for ApiError {
                 code: "partition_limit",
                 message: e.to_string(),
             },
+            ProcessorError::Identity(m) => ApiError::Identity {
+                field: m.field.to_string(),
+                message: m.to_string(),
+            },
             ProcessorError::Unavailable(_) => ApiError::Unavailable(e.to_string()),
         }
     }
@@ -128,14 +138,16 @@ impl ResponseError for ApiError {
             ApiError::MutationsDisabled => StatusCode::FORBIDDEN,
             ApiError::NotFound(_) => StatusCode::NOT_FOUND,
             ApiError::MethodNotAllowed { .. } => StatusCode::METHOD_NOT_ALLOWED,
-            ApiError::Conflict { .. } => StatusCode::CONFLICT,
+            ApiError::Conflict { .. } | ApiError::Identity { .. } => StatusCode::CONFLICT,
             ApiError::Unavailable(_) | ApiError::NotReady(_) => StatusCode::SERVICE_UNAVAILABLE,
         }
     }
 
     fn error_response(&self) -> HttpResponse {
         let field = match self {
-            ApiError::InvalidField { field, .. } => Some(field.clone()),
+            ApiError::InvalidField { field, .. } | ApiError::Identity { field, .. } => {
+                Some(field.clone())
+            }
             _ => None,
         };
         let body = ErrorBody {

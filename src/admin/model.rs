@@ -5,7 +5,7 @@
 use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
-use utoipa::ToSchema;
+use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 
 use crate::actors::stats::{PartitionSnapshot, PartitionState};
@@ -203,6 +203,18 @@ pub struct NewPartition {
     pub index: Option<u32>,
     #[serde(default)]
     pub count: Option<u32>,
+}
+
+/// Query of `POST /partitions`.
+#[derive(Debug, Default, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+#[serde(deny_unknown_fields)]
+pub struct AddOptions {
+    /// `true`: start the partition over from offset 0 under the identity of this
+    /// request, deleting its checkpoints, intents, rows and dead letters and taking
+    /// its counts out of the totals. Needed to re-add an id with another source
+    /// kind, mode, format, index or count.
+    pub reset: Option<bool>,
 }
 
 impl NewPartition {

@@ -4,7 +4,7 @@ use actix_web::http::header;
 use actix_web::{web, HttpResponse};
 
 use super::error::{ApiError, ErrorBody};
-use super::model::{NewPartition, PartitionList, PartitionView, Removed};
+use super::model::{AddOptions, NewPartition, PartitionList, PartitionView, Removed};
 use super::state::AdminState;
 use crate::processor::PartitionHandle;
 
@@ -58,27 +58,37 @@ pub async fn get(
 }
 
 /// Adds a partition: a new source connection, read by a new supervised actor.
+/// An id seen before resumes from its checkpoints, but only under the identity
+/// (source kind, mode, format, index, count) they were taken with; `?reset=true`
+/// starts it over from offset 0 instead, its earlier rows and totals removed.
 #[utoipa::path(
     post,
     operation_id = "add_partition",
     path = "/partitions",
     tag = "partitions",
+    params(AddOptions),
     request_body = NewPartition,
     security(("bearer" = [])),
     responses(
         (status = 201, description = "started", body = PartitionView),
-        (status = 400, description = "a field is invalid (named in `field`)", body = ErrorBody),
+        (status = 400, description = "a field or the query is invalid (a field is named in `field`)", body = ErrorBody),
         (status = 401, body = ErrorBody),
         (status = 403, description = "no token configured", body = ErrorBody),
-        (status = 409, description = "the id is taken", body = ErrorBody),
+        (status = 409, description = "the id is taken (`partition_exists`), `processor.max_partitions` are running (`partition_limit`), or the id's checkpoints were taken under another identity (`partition_identity`, the differing key in `field`); nothing was written", body = ErrorBody),
+        (status = 503, description = "the reset or the identity check could not reach its store", body = ErrorBody),
     )
 )]
 pub async fn add(
     state: web::Data<AdminState>,
+    options: web::Query<AddOptions>,
     body: web::Json<NewPartition>,
 ) -> Result<HttpResponse, ApiError> {
     let config = body.into_inner().into_config();
-    let handle = state.processor.add_partition(config).await?;
+    let reset = options.reset.unwrap_or(false);
+    let handle = state.processor.add_partition(config, reset).await?;
+    if reset {
+        tracing::info!(partition = %handle.id, "partition reset over the admin api");
+    }
     tracing::info!(partition = %handle.id, source = %handle.config.source, "partition added");
     Ok(HttpResponse::Created()
         .insert_header((header::LOCATION, format!("/partitions/{}", handle.id)))

@@ -21,6 +21,12 @@ pub struct RunArgs {
     /// Exit once every partition's source has ended and all is committed.
     #[arg(long)]
     pub exit_when_done: bool,
+    /// Start this partition of [[partitions]] over from offset 0 under its configured
+    /// identity: its checkpoints, intents, rows and dead letters are deleted and its
+    /// counts leave the totals. Needed after changing a partition's source kind,
+    /// mode, format, index or count. Repeatable.
+    #[arg(long = "reset-partition", value_name = "ID")]
+    pub reset_partitions: Vec<String>,
 }
 
 pub fn run(global: &GlobalArgs, args: RunArgs) -> anyhow::Result<ExitCode> {
@@ -37,11 +43,25 @@ pub fn run(global: &GlobalArgs, args: RunArgs) -> anyhow::Result<ExitCode> {
         }
         .into());
     }
+    if let Some(id) = args
+        .reset_partitions
+        .iter()
+        .find(|id| !config.partitions.iter().any(|p| &p.id == *id))
+    {
+        return Err(ConfigError::Invalid {
+            key: "--reset-partition".into(),
+            message: format!("no partition `{id}` in [[partitions]]"),
+        }
+        .into());
+    }
     init_tracing(&config.log.level);
     let io = io_runtime()?;
     let system = actix::System::new();
     let code = system.block_on(async {
-        let processor = Arc::new(Processor::start(config, io.handle().clone()).await?);
+        let processor = Arc::new(
+            Processor::start_with_resets(config, io.handle().clone(), &args.reset_partitions)
+                .await?,
+        );
         let _admin = crate::admin::start_if_enabled(&processor)?;
         tracing::info!(
             partitions = processor.partitions().len(),
