@@ -5,13 +5,16 @@
 use std::net::Shutdown;
 use std::time::{Duration, Instant};
 
+use actix::SpawnHandle;
 use tokio::net::tcp::OwnedWriteHalf;
 
 /// When the current producer last sent a complete line.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug)]
 pub struct IdleWatch {
     timeout: Duration,
     last: Instant,
+    /// The partition actor's periodic check (see [`IdleWatch::check_every`]).
+    pub timer: Option<SpawnHandle>,
 }
 
 impl IdleWatch {
@@ -19,6 +22,7 @@ impl IdleWatch {
         IdleWatch {
             timeout,
             last: Instant::now(),
+            timer: None,
         }
     }
 
@@ -29,6 +33,20 @@ impl IdleWatch {
 
     pub fn expired(&self) -> bool {
         self.last.elapsed() >= self.timeout
+    }
+
+    /// The periodic check: cuts the producer's socket once it has been idle while
+    /// the partition was `reading` (time not reading does not count).
+    pub fn check(&mut self, reading: bool, writer: Option<&OwnedWriteHalf>, partition: &str) {
+        if !reading {
+            return self.touch();
+        }
+        if let (true, Some(writer)) = (self.expired(), writer) {
+            tracing::warn!(partition, timeout = ?self.timeout, "producer idle; disconnecting it so the next one can connect");
+            if let Err(e) = cut(writer) {
+                tracing::debug!(partition, error = %e, "cutting the producer's socket failed");
+            }
+        }
     }
 
     /// How often to look: often enough that a cut comes at most a quarter late.

@@ -22,7 +22,7 @@ use tokio_util::codec::FramedRead;
 
 use super::checkpoint::{CheckpointActor, Persist, Restore};
 use super::gate::{Gate, Gated};
-use super::idle::{self, IdleWatch};
+use super::idle::IdleWatch;
 use super::merger::{Committed, Merger, Reset};
 use super::sink::{SinkActor, WriteEpoch};
 use super::stats::{PartitionState as Lifecycle, PartitionStats};
@@ -147,9 +147,8 @@ pub struct PartitionActor {
     /// Removed from the processor: never restarts its work again.
     retired: bool,
     seal_timer: Option<SpawnHandle>,
-    /// `listen://` only: when the producer last sent lines, and the check's timer.
+    /// `listen://` only: when the producer last sent lines.
     idle: IdleWatch,
-    idle_timer: Option<SpawnHandle>,
     consecutive_failures: u32,
     cause: Option<RestartCause>,
     backpressured_since: Option<Instant>,
@@ -171,9 +170,9 @@ impl PartitionActor {
         stats: Arc<PartitionStats>,
     ) -> Self {
         let id: Arc<str> = Arc::from(cfg.id.as_str());
-        let idle = IdleWatch::new(proc.listen_idle_timeout);
         PartitionActor {
             meters: Meters::new(&id),
+            idle: IdleWatch::new(proc.listen_idle_timeout),
             backoff: Backoff {
                 min: proc.restart_backoff_min,
                 max: proc.restart_backoff_max,
@@ -203,8 +202,6 @@ impl PartitionActor {
             stopped: false,
             retired: false,
             seal_timer: None,
-            idle,
-            idle_timer: None,
             consecutive_failures: 0,
             cause: None,
             backpressured_since: None,
@@ -531,22 +528,13 @@ impl PartitionActor {
     /// (Re)arms the check that cuts a producer idle for `listen_idle_timeout`.
     /// Time spent not reading (backpressure, stopped) does not count as idle.
     fn watch_idle(&mut self, ctx: &mut Context<Self>) {
-        if let Some(timer) = self.idle_timer.take() {
+        if let Some(timer) = self.idle.timer.take() {
             ctx.cancel_future(timer);
         }
         self.idle.touch();
-        let every = self.idle.check_every();
-        self.idle_timer = Some(ctx.run_interval(every, |act, _| {
+        self.idle.timer = Some(ctx.run_interval(self.idle.check_every(), |act, _| {
             let reading = act.backpressured_since.is_none() && !act.draining && !act.stopped;
-            if !reading {
-                return act.idle.touch();
-            }
-            if let (true, Some(writer)) = (act.idle.expired(), &act.writer) {
-                tracing::warn!(partition = %act.id, timeout = ?act.proc.listen_idle_timeout, "producer idle; disconnecting it so the next one can connect");
-                if let Err(e) = idle::cut(writer) {
-                    tracing::debug!(partition = %act.id, error = %e, "cutting the producer's socket failed");
-                }
-            }
+            act.idle.check(reading, act.writer.as_ref(), &act.id);
         }));
     }
 
@@ -800,7 +788,7 @@ impl Supervised for PartitionActor {
         }
         // Handles of the old context mean nothing in the new one.
         self.seal_timer = None;
-        self.idle_timer = None;
+        self.idle.timer = None;
         if self.cfg.mode == SourceMode::Shared {
             // Lines read past the committed offset are gone with the connection.
             let read = self
