@@ -264,10 +264,11 @@ fn write_config(
     keyspace: &str,
     parts: &[(&str, u32, u32)],
     gen: std::net::SocketAddr,
+    processor: &str,
 ) -> std::path::PathBuf {
     let mut toml = format!(
         "[cassandra]\ncontact_points = [\"{}\"]\nkeyspace = \"{keyspace}\"\nconsistency = \"one\"\n\n\
-         [processor]\nflush_interval = \"200ms\"\nmax_epoch_events = 20000\n\n[admin]\nenabled = false\n",
+         [processor]\nflush_interval = \"200ms\"\nmax_epoch_events = 20000\n{processor}\n\n[admin]\nenabled = false\n",
         common::contact_point()
     );
     for (id, index, count) in parts {
@@ -325,6 +326,7 @@ fn a_restart_under_a_changed_identity_exits_2_and_reset_partition_starts_it_over
         &keyspace,
         &[("p0", 0, 2), ("p1", 1, 2)],
         gen,
+        "",
     );
     let out = run_ssa(&halves, &[]);
     assert!(
@@ -346,6 +348,7 @@ fn a_restart_under_a_changed_identity_exits_2_and_reset_partition_starts_it_over
         &keyspace,
         &[("p0", 0, 2), ("p1", 1, 4), ("p3", 3, 4)],
         gen,
+        "",
     );
     let before: Vec<Footprint> = ["p0", "p1"]
         .iter()
@@ -396,4 +399,105 @@ fn a_restart_under_a_changed_identity_exits_2_and_reset_partition_starts_it_over
         let s = common::session(&keyspace).await;
         common::drop_keyspace(&s, &keyspace).await;
     });
+}
+
+/// The newest committed offset of a partition in a local checkpoint folder.
+fn local_offset(io: &tokio::runtime::Runtime, dir: &std::path::Path, partition: &str) -> u64 {
+    let chain = io
+        .block_on(ssa::checkpoint::LocalStore::new(dir).load(partition))
+        .unwrap();
+    chain
+        .deltas
+        .last()
+        .or(chain.base.as_ref())
+        .map(|s| s.offset)
+        .unwrap_or(0)
+}
+
+/// Every file under `dir` with its bytes.
+fn files(dir: &std::path::Path) -> BTreeMap<std::path::PathBuf, Vec<u8>> {
+    let mut out = BTreeMap::new();
+    for entry in std::fs::read_dir(dir).unwrap() {
+        let path = entry.unwrap().path();
+        if path.is_dir() {
+            out.extend(files(&path));
+        } else {
+            out.insert(path.clone(), std::fs::read(&path).unwrap());
+        }
+    }
+    out
+}
+
+#[test]
+fn the_local_checkpoint_store_keeps_the_identity_too() {
+    let io = common::io_runtime();
+    let cycles = 0..20_000u64;
+    let (gen, gen_stop) = common::start_gen(
+        &io,
+        Workload::default(),
+        ServeMode::Partitioned,
+        cycles.clone(),
+        0,
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let ckpt = dir.path().join("ckpt");
+    let local = format!(
+        "checkpoint_store = \"local\"\ncheckpoint_dir = \"{}\"",
+        ckpt.display()
+    );
+    // No Cassandra at all: rows go nowhere, snapshots to the folder.
+    let keyspace = "unused";
+    let halves = write_config(
+        dir.path(),
+        "halves.toml",
+        keyspace,
+        &[("p0", 0, 2), ("p1", 1, 2)],
+        gen,
+        &local,
+    );
+    let out = run_ssa(&halves, &["--sink", "none"]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(
+        local_offset(&io, &ckpt, "p1"),
+        partition_lines(cycles.clone(), 1, 2)
+    );
+    let identity: Value =
+        serde_json::from_slice(&std::fs::read(ckpt.join("p1/identity.json")).unwrap()).unwrap();
+    assert_eq!(identity["identity"]["index"], 1, "{identity}");
+    assert_eq!(identity["identity"]["count"], 2, "{identity}");
+
+    let before = files(&ckpt);
+    let quarters = write_config(
+        dir.path(),
+        "quarters.toml",
+        keyspace,
+        &[("p0", 0, 2), ("p1", 1, 4)],
+        gen,
+        &local,
+    );
+    let out = run_ssa(&quarters, &["--sink", "none"]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(stderr.contains("partitions[1].count"), "{stderr}");
+    assert_eq!(files(&ckpt), before, "nothing was written");
+
+    let out = run_ssa(&quarters, &["--sink", "none", "--reset-partition", "p1"]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(
+        local_offset(&io, &ckpt, "p1"),
+        partition_lines(cycles, 1, 4)
+    );
+    let identity: Value =
+        serde_json::from_slice(&std::fs::read(ckpt.join("p1/identity.json")).unwrap()).unwrap();
+    assert_eq!(identity["identity"]["count"], 4, "{identity}");
+    assert_eq!(identity["reset_pending"], false, "{identity}");
+    gen_stop.cancel();
 }
