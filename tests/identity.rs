@@ -29,6 +29,9 @@ struct Footprint {
     intents: i64,
     raw_rows: i64,
     partials: i64,
+    /// Events counted in its partial rollups and in its minute buckets.
+    partial_events: i64,
+    minute_events: i64,
     minute_rows: i64,
     dead_letters: i64,
 }
@@ -90,6 +93,14 @@ fn footprint(io: &tokio::runtime::Runtime, keyspace: &str, partition: &str) -> F
             .await,
             partials: count(format!(
                 "SELECT count(*) FROM {keyspace}.rollups_by_partition WHERE partition_id = ? ALLOW FILTERING"
+            ))
+            .await,
+            partial_events: count(format!(
+                "SELECT sum(count) FROM {keyspace}.rollups_by_partition WHERE partition_id = ? ALLOW FILTERING"
+            ))
+            .await,
+            minute_events: count(format!(
+                "SELECT sum(count) FROM {keyspace}.rollups_by_minute WHERE partition_id = ? ALLOW FILTERING"
             ))
             .await,
             minute_rows: count(format!(
@@ -190,6 +201,10 @@ fn a_partition_re_added_under_another_identity_is_refused_and_a_reset_starts_it_
         ))
     );
     assert_eq!(before.raw_rows, 20_000);
+    assert_eq!(
+        (before.partial_events, before.minute_events),
+        (20_000, 20_000)
+    );
     assert!(
         before.checkpoint_rows > 0 && before.partials > 0,
         "{before:?}"
@@ -243,6 +258,15 @@ fn a_partition_re_added_under_another_identity_is_refused_and_a_reset_starts_it_
     assert_eq!(
         after.raw_rows, 10_000,
         "only the new stream's raw rows remain"
+    );
+    assert_eq!(
+        (
+            after.partial_events,
+            after.minute_events,
+            after.dead_letters
+        ),
+        (10_000, 10_000, 0),
+        "only the new stream's rollups remain"
     );
     let report = common::verify(
         &io,
@@ -386,7 +410,12 @@ fn a_restart_under_a_changed_identity_exits_2_and_reset_partition_starts_it_over
     assert!(report.is_exact(), "{report:?}");
     assert_eq!(report.raw_rows, Some(40_000));
     let p1 = footprint(&io, &keyspace, "p1");
-    assert_eq!(p1.raw_rows as u64, partition_lines(cycles, 1, 4));
+    assert_eq!(p1.raw_rows as u64, partition_lines(cycles.clone(), 1, 4));
+    assert_eq!(
+        p1.partial_events as u64,
+        partition_lines(cycles.clone(), 1, 4)
+    );
+    assert_eq!(p1.minute_events as u64, partition_lines(cycles, 1, 4));
     assert_eq!(p1.identity.map(|i| (i.2, i.3, i.5)), Some((1, 4, false)));
 
     // A reset of an id that is not configured is refused before anything starts.
