@@ -325,3 +325,74 @@ impl Handler<KillCheckpoint> for CheckpointActor {
         ctx.stop();
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::checkpoint::{LocalStore, SourceKind};
+    use crate::config::SourceMode;
+    use crate::format::Format;
+
+    fn identity(index: u32, count: u32) -> Identity {
+        Identity {
+            source: SourceKind::Connect,
+            mode: SourceMode::Replayable,
+            index,
+            count,
+            format: Format::Seed,
+        }
+    }
+
+    fn restore(partition: &str, identity: Identity) -> Restore {
+        Restore {
+            partition: partition.into(),
+            options: StateOptions::default(),
+            identity,
+        }
+    }
+
+    #[actix_web::test]
+    async fn a_restore_under_another_identity_is_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Arc::new(CheckpointStore::Local(LocalStore::new(dir.path())));
+        let stored = StoredIdentity {
+            identity: identity(1, 2),
+            reset_pending: false,
+        };
+        store.set_identity("p1", &stored).await.unwrap();
+        let actor =
+            CheckpointActor::new(store.clone(), tokio::runtime::Handle::current(), 3).start();
+
+        let err = actor
+            .send(restore("p1", identity(0, 2)))
+            .await
+            .unwrap()
+            .unwrap_err();
+        assert!(
+            matches!(&err, CheckpointError::Identity(m) if m.field == "index"),
+            "{err}"
+        );
+        assert_eq!(store.identity("p1").await.unwrap(), Some(stored));
+
+        let (state, epoch) = actor
+            .send(restore("p1", identity(1, 2)))
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!((state.offset(), epoch), (0, 0));
+        // Known now: a second refusal comes from memory, the same.
+        let again = actor.send(restore("p1", identity(1, 4))).await.unwrap();
+        assert!(matches!(again, Err(CheckpointError::Identity(m)) if m.field == "count"));
+
+        // A partition without a stored identity gets its own recorded.
+        actor
+            .send(restore("p2", identity(0, 1)))
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(
+            store.identity("p2").await.unwrap().map(|s| s.identity),
+            Some(identity(0, 1))
+        );
+    }
+}
