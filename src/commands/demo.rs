@@ -92,7 +92,14 @@ pub fn run(global: &GlobalArgs, args: DemoArgs) -> anyhow::Result<ExitCode> {
     let system = actix::System::new();
     let code = system.block_on(async {
         let started = Instant::now();
-        let processor = Arc::new(Processor::start(config, io.handle().clone()).await?);
+        let processor = Processor::start(config, io.handle().clone())
+            .await
+            .map_err(|e| match e.downcast_ref::<crate::config::ConfigError>() {
+                // Partitions of an earlier demo with other --partitions or --format.
+                Some(_) => e.context("the keyspace holds another demo's checkpoints (--fresh starts from nothing)"),
+                None => e,
+            })?;
+        let processor = Arc::new(processor);
         let _admin = crate::admin::start_if_enabled(&processor)?;
         if let Some(range) = cycles.as_range() {
             processor.expect_range(range);
@@ -145,6 +152,8 @@ pub fn run(global: &GlobalArgs, args: DemoArgs) -> anyhow::Result<ExitCode> {
         );
         Ok::<_, anyhow::Error>(ExitCode::SUCCESS)
     });
+    // Also when the processor failed to start: the generator must not outlive it.
+    shutdown.cancel();
     let _ = io.block_on(gen_task);
     io.shutdown_timeout(Duration::from_secs(2));
     code
