@@ -48,6 +48,9 @@ pub enum ApiError {
     UnsupportedMediaType(String),
     #[error("{message}")]
     Conflict { code: &'static str, message: String },
+    /// The partition's identity differs from its checkpoints' in `field`.
+    #[error("{message}")]
+    Identity { field: String, message: String },
     #[error("{0}")]
     Unavailable(String),
     #[error("not ready: {0}")]
@@ -69,14 +72,16 @@ pub struct ErrorDetail {
     /// One of: invalid_field, invalid_combination, invalid_body, invalid_parameter, unauthorized,
     /// mutations_disabled, not_found, method_not_allowed, payload_too_large,
     /// unsupported_media_type, conflict codes (partition_exists, partition_state,
-    /// partition_limit, chaos_running, chaos_not_running), unavailable, not_ready,
-    /// starting; from the HTTP layer itself: malformed_request (400),
-    /// request_timeout (408), headers_too_large (431), internal (500).
+    /// partition_limit, partition_identity, chaos_running, chaos_not_running),
+    /// unavailable, not_ready, starting; from the HTTP layer itself: malformed_request
+    /// (400), request_timeout (408), headers_too_large (431), internal (500).
     #[schema(example = "invalid_field")]
     pub code: &'static str,
     #[schema(example = "flush_interval: \"0ms\" is out of range 1ms..=3600s")]
     pub message: String,
-    /// The request field at fault (400 invalid_field, 422 invalid_combination).
+    /// The request field at fault (400 invalid_field, 422 invalid_combination), or the
+    /// partition key whose value differs from the one its checkpoints were taken with
+    /// (409 partition_identity).
     #[serde(skip_serializing_if = "Option::is_none")]
     #[schema(example = "flush_interval")]
     pub field: Option<String>,
@@ -103,6 +108,7 @@ impl ApiError {
             ApiError::PayloadTooLarge(_) => "payload_too_large",
             ApiError::UnsupportedMediaType(_) => "unsupported_media_type",
             ApiError::Conflict { code, .. } => code,
+            ApiError::Identity { .. } => "partition_identity",
             ApiError::Unavailable(_) => "unavailable",
             ApiError::NotReady(_) => "not_ready",
             ApiError::Starting(_) => "starting",
@@ -145,9 +151,13 @@ impl From<ProcessorError> for ApiError {
                 code: "partition_state",
                 message: e.to_string(),
             },
-            ProcessorError::IndexesExhausted => ApiError::Conflict {
+            ProcessorError::IndexesExhausted | ProcessorError::Limit { .. } => ApiError::Conflict {
                 code: "partition_limit",
                 message: e.to_string(),
+            },
+            ProcessorError::Identity(m) => ApiError::Identity {
+                field: m.field.to_string(),
+                message: m.to_string(),
             },
             ProcessorError::Unavailable(_) => ApiError::Unavailable(e.to_string()),
         }
@@ -167,7 +177,7 @@ impl ResponseError for ApiError {
             ApiError::MethodNotAllowed { .. } => StatusCode::METHOD_NOT_ALLOWED,
             ApiError::PayloadTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
             ApiError::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
-            ApiError::Conflict { .. } => StatusCode::CONFLICT,
+            ApiError::Conflict { .. } | ApiError::Identity { .. } => StatusCode::CONFLICT,
             ApiError::Unavailable(_) | ApiError::NotReady(_) | ApiError::Starting(_) => {
                 StatusCode::SERVICE_UNAVAILABLE
             }
@@ -176,9 +186,9 @@ impl ResponseError for ApiError {
 
     fn error_response(&self) -> HttpResponse {
         let field = match self {
-            ApiError::InvalidField { field, .. } | ApiError::InvalidCombination { field, .. } => {
-                Some(field.clone())
-            }
+            ApiError::InvalidField { field, .. }
+            | ApiError::InvalidCombination { field, .. }
+            | ApiError::Identity { field, .. } => Some(field.clone()),
             _ => None,
         };
         let body = ErrorBody {

@@ -5,7 +5,7 @@
 use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
-use utoipa::ToSchema;
+use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 
 use super::json_int;
@@ -136,7 +136,10 @@ pub struct PartitionView {
     pub last_committed_epoch: u64,
     /// Sealed epochs not yet committed.
     pub uncommitted_epochs: u64,
+    /// Lines taken from the source since the process started (bad ones included).
     pub events_in: u64,
+    /// Bad lines skipped since the process started (dead-lettered, see `reason`s in
+    /// `ssa_malformed_lines_total`).
     pub bad_lines: u64,
     /// Events of uncommitted epochs lost on restart (shared sources only).
     pub lost_events: u64,
@@ -212,6 +215,18 @@ pub struct NewPartition {
     #[serde(default, deserialize_with = "json_int::optional")]
     #[schema(minimum = 1, maximum = 1000000)]
     pub count: Option<u32>,
+}
+
+/// Query of `POST /partitions`.
+#[derive(Debug, Default, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+#[serde(deny_unknown_fields)]
+pub struct AddOptions {
+    /// `true`: start the partition over from offset 0 under the identity of this
+    /// request, deleting its checkpoints, intents, rows and dead letters and taking
+    /// its counts out of the totals. Needed to re-add an id with another source
+    /// kind, mode, format, index or count.
+    pub reset: Option<bool>,
 }
 
 impl NewPartition {

@@ -142,6 +142,15 @@ mod tests {
         let limit = &paths["/rollups/{franchise_id}"]["get"]["parameters"][1];
         assert_eq!(limit["name"], "limit");
         assert_eq!(limit["in"], "query");
+        let add = &paths["/partitions"]["post"];
+        assert_eq!(add["parameters"][0]["name"], "reset");
+        assert_eq!(add["parameters"][0]["in"], "query");
+        for status in ["201", "400", "401", "403", "409", "503"] {
+            assert!(
+                add["responses"][status].is_object(),
+                "POST /partitions {status}"
+            );
+        }
     }
 
     /// The patterns of a new partition's `id` and `source` accept exactly what

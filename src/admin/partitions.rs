@@ -4,7 +4,7 @@ use actix_web::http::header;
 use actix_web::{web, HttpResponse};
 
 use super::error::{ApiError, ErrorBody};
-use super::model::{NewPartition, PartitionList, PartitionView, Removed};
+use super::model::{AddOptions, NewPartition, PartitionList, PartitionView, Removed};
 use super::state::AdminState;
 use crate::processor::PartitionHandle;
 
@@ -62,11 +62,15 @@ pub async fn get(
 }
 
 /// Adds a partition: a new source connection, read by a new supervised actor.
+/// An id seen before resumes from its checkpoints, but only under the identity
+/// (source kind, mode, format, index, count) they were taken with; `?reset=true`
+/// starts it over from offset 0 instead, its earlier rows and totals removed.
 #[utoipa::path(
     post,
     operation_id = "add_partition",
     path = "/partitions",
     tag = "partitions",
+    params(AddOptions),
     request_body = NewPartition,
     security(("bearer" = [])),
     responses(
@@ -74,19 +78,24 @@ pub async fn get(
         (status = 400, description = "the body is not the JSON this call takes (`invalid_body`), or a field is malformed or out of range (`invalid_field`, named in `field`)", body = ErrorBody),
         (status = 401, description = "no valid bearer token", body = ErrorBody, headers(("WWW-Authenticate" = String, description = "`Bearer realm=\"ssa-admin\"`"))),
         (status = 403, description = "no token is configured: mutating calls are disabled", body = ErrorBody),
-        (status = 409, description = "the id is taken (`partition_exists`), or no index is left (`partition_limit`)", body = ErrorBody),
+        (status = 409, description = "the id is taken (`partition_exists`), `processor.max_partitions` are running (`partition_limit`), or the id's checkpoints were taken under another identity (`partition_identity`, the differing key in `field`); nothing was written", body = ErrorBody),
         (status = 413, description = "the body is over 64 KiB", body = ErrorBody),
         (status = 415, description = "the Content-Type is not application/json", body = ErrorBody),
-        (status = 422, description = "each field is valid but not together (`invalid_combination`, named in `field`): `index` not below `count`, or a `listen://` source not `shared`", body = ErrorBody),
-        (status = 503, description = "the processor is starting (`starting`, e.g. Cassandra does not answer) or an actor did not answer (`unavailable`)", body = ErrorBody),
+        (status = 422, description = "each field is valid but not together (`invalid_combination`, named in `field`): `index` not below `count`, a `listen://` source not `shared`, or a non-loopback `listen://` address without `processor.allow_remote_producers`", body = ErrorBody),
+        (status = 503, description = "the processor is starting (`starting`, e.g. Cassandra does not answer) an actor did not answer, or the reset or the identity check could not reach its store (`unavailable`)", body = ErrorBody),
     )
 )]
 pub async fn add(
     state: web::Data<AdminState>,
+    options: web::Query<AddOptions>,
     body: web::Json<NewPartition>,
 ) -> Result<HttpResponse, ApiError> {
     let config = body.into_inner().into_config();
-    let handle = state.processor()?.add_partition(config).await?;
+    let reset = options.reset.unwrap_or(false);
+    let handle = state.processor()?.add_partition(config, reset).await?;
+    if reset {
+        tracing::info!(partition = %handle.id, "partition reset over the admin api");
+    }
     tracing::info!(partition = %handle.id, source = %handle.config.source, "partition added");
     Ok(HttpResponse::Created()
         .insert_header((header::LOCATION, format!("/partitions/{}", handle.id)))

@@ -98,7 +98,15 @@ pub fn run(global: &GlobalArgs, args: DemoArgs) -> anyhow::Result<ExitCode> {
                 })
                 .await??;
             }
-            Processor::start_waiting(config, io.handle().clone(), startup.clone()).await
+            Processor::start_waiting(config, io.handle().clone(), startup.clone(), &[])
+                .await
+                .map_err(|e| match e.downcast_ref::<crate::config::ConfigError>() {
+                    // Partitions of an earlier demo with other --partitions or --format.
+                    Some(_) => e.context(
+                        "the keyspace holds another demo's checkpoints (--fresh starts from nothing)",
+                    ),
+                    None => e,
+                })
         };
         let processor = tokio::select! {
             p = starting => Arc::new(p?),

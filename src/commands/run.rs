@@ -22,6 +22,12 @@ pub struct RunArgs {
     /// Exit once every partition's source has ended and all is committed.
     #[arg(long)]
     pub exit_when_done: bool,
+    /// Start this partition of [[partitions]] over from offset 0 under its configured
+    /// identity: its checkpoints, intents, rows and dead letters are deleted and its
+    /// counts leave the totals. Needed after changing a partition's source kind,
+    /// mode, format, index or count. Repeatable.
+    #[arg(long = "reset-partition", value_name = "ID")]
+    pub reset_partitions: Vec<String>,
 }
 
 pub fn run(global: &GlobalArgs, args: RunArgs) -> anyhow::Result<ExitCode> {
@@ -38,6 +44,17 @@ pub fn run(global: &GlobalArgs, args: RunArgs) -> anyhow::Result<ExitCode> {
         }
         .into());
     }
+    if let Some(id) = args
+        .reset_partitions
+        .iter()
+        .find(|id| !config.partitions.iter().any(|p| &p.id == *id))
+    {
+        return Err(ConfigError::Invalid {
+            key: "--reset-partition".into(),
+            message: format!("no partition `{id}` in [[partitions]]"),
+        }
+        .into());
+    }
     init_tracing(&config.log.level);
     let io = io_runtime()?;
     let system = actix::System::new();
@@ -48,7 +65,7 @@ pub fn run(global: &GlobalArgs, args: RunArgs) -> anyhow::Result<ExitCode> {
         let admin = crate::admin::start_if_enabled(&config, &startup)?;
         let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
         let processor = tokio::select! {
-            p = Processor::start_waiting(config, io.handle().clone(), startup.clone()) => Arc::new(p?),
+            p = Processor::start_waiting(config, io.handle().clone(), startup.clone(), &args.reset_partitions) => Arc::new(p?),
             _ = tokio::signal::ctrl_c() => return Ok(stopped_while_starting(&startup)),
             _ = term.recv() => return Ok(stopped_while_starting(&startup)),
         };

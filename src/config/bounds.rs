@@ -86,6 +86,16 @@ pub const PARTITION_INDEX: Bound<u32> = Bound {
     min: 0,
     max: PARTITION_COUNT.max - 1,
 };
+/// Partitions one process runs (`[[partitions]]` plus those added over the API).
+pub const MAX_PARTITIONS: Bound<u32> = Bound {
+    min: 1,
+    max: u16::MAX as u32,
+};
+/// A `listen://` producer silent this long is cut so the next one can connect.
+pub const LISTEN_IDLE_TIMEOUT: Bound<Duration> = Bound {
+    min: ms(100),
+    max: secs(86400),
+};
 
 /// Formats a duration as the configuration writes it (`500ms`, `1h`).
 pub fn show(d: Duration) -> String {

@@ -15,4 +15,6 @@ pub use file::MAX_CONFIG_BYTES;
 pub use load::{load, Overrides};
 pub use model::*;
 pub use tls::client_config as tls_client_config;
-pub use validate::{check_host_port, is_valid_keyspace, validate_partition_id, SourceAddr};
+pub use validate::{
+    check_host_port, is_loopback_host, is_valid_keyspace, validate_partition_id, SourceAddr,
+};

@@ -242,6 +242,7 @@ impl Config {
             p.retry_backoff_max,
             b::RETRY_BACKOFF_MAX,
         )?;
+        self.validate_limits()?;
 
         let listen: SocketAddr = self.admin.listen.parse().map_err(|_| {
             ConfigError::invalid(
@@ -277,6 +278,17 @@ impl Config {
             check(&key("count"), part.count, b::PARTITION_COUNT)?;
             check(&key("index"), part.index, b::PARTITION_INDEX)?;
             // Each value is valid on its own; what follows are combinations.
+            if let SourceAddr::Listen(addr) = &source {
+                if !self.processor.allow_remote_producers && !is_loopback_host(addr) {
+                    return Err(ConfigError::conflict(
+                        key("source"),
+                        format!(
+                            "`{}` would accept producers from other hosts; set processor.allow_remote_producers = true to allow that",
+                            part.source
+                        ),
+                    ));
+                }
+            }
             if part.mode == SourceMode::Replayable && matches!(source, SourceAddr::Listen(_)) {
                 return Err(ConfigError::conflict(
                     key("mode"),
@@ -311,6 +323,45 @@ fn check_token(token: &str) -> Result<(), ConfigError> {
         return invalid("may hold only printable ASCII characters (it is sent in an HTTP header)");
     }
     Ok(())
+}
+
+impl Config {
+    /// The limits that keep one process from being swamped by partitions or producers.
+    fn validate_limits(&self) -> Result<(), ConfigError> {
+        let p = &self.processor;
+        check(
+            "processor.max_partitions",
+            p.max_partitions,
+            b::MAX_PARTITIONS,
+        )?;
+        if self.partitions.len() > p.max_partitions as usize {
+            return Err(ConfigError::invalid(
+                "partitions",
+                format!(
+                    "{} partitions are configured, more than processor.max_partitions ({})",
+                    self.partitions.len(),
+                    p.max_partitions
+                ),
+            ));
+        }
+        check_duration(
+            "processor.listen_idle_timeout",
+            p.listen_idle_timeout,
+            b::LISTEN_IDLE_TIMEOUT,
+        )
+    }
+}
+
+/// Whether the host of `host:port` is a loopback address (or `localhost`).
+pub fn is_loopback_host(host_port: &str) -> bool {
+    let host = host_port
+        .rsplit_once(':')
+        .map_or(host_port, |(host, _)| host);
+    let host = host.trim_start_matches('[').trim_end_matches(']');
+    host.eq_ignore_ascii_case("localhost")
+        || host
+            .parse::<std::net::IpAddr>()
+            .is_ok_and(|ip| ip.is_loopback())
 }
 
 /// Partition ids appear in keys, file names and metric labels: `[A-Za-z0-9_-]{1,64}`,
@@ -405,6 +456,65 @@ mod tests {
             ..part
         }];
         assert!(err(&c).contains("partitions[0].mode"));
+    }
+
+    #[test]
+    fn limits_are_checked() {
+        let listen = |addr: &str| PartitionConfig {
+            id: "l0".into(),
+            source: format!("listen://{addr}"),
+            mode: SourceMode::Shared,
+            format: Default::default(),
+            index: 0,
+            count: 1,
+        };
+        let mut c = Config::default();
+        for ok in [
+            "127.0.0.1:7100",
+            "localhost:7100",
+            "[::1]:7100",
+            "127.0.0.2:0",
+        ] {
+            c.partitions = vec![listen(ok)];
+            c.validate().unwrap();
+        }
+        for remote in [
+            "0.0.0.0:7100",
+            "10.1.2.3:7100",
+            "[::]:7100",
+            "example.com:7100",
+        ] {
+            c.partitions = vec![listen(remote)];
+            let e = err(&c);
+            assert!(
+                e.contains("partitions[0].source")
+                    && e.contains("processor.allow_remote_producers"),
+                "{e}"
+            );
+        }
+        c.processor.allow_remote_producers = true;
+        c.validate().unwrap();
+
+        let mut c = Config::default();
+        c.processor.max_partitions = 0;
+        assert!(err(&c).contains("processor.max_partitions"));
+        c.processor.max_partitions = 1;
+        c.partitions = vec![
+            listen("127.0.0.1:1"),
+            PartitionConfig {
+                id: "l1".into(),
+                ..listen("127.0.0.1:2")
+            },
+        ];
+        let e = err(&c);
+        assert!(
+            e.contains("`partitions`") && e.contains("processor.max_partitions (1)"),
+            "{e}"
+        );
+
+        let mut c = Config::default();
+        c.processor.listen_idle_timeout = std::time::Duration::from_millis(10);
+        assert!(err(&c).contains("processor.listen_idle_timeout"));
     }
 
     #[test]
