@@ -8,12 +8,16 @@
 //! - `error`: every API error and its HTTP status (the one place they map).
 //! - `model`: request and answer bodies.
 //! - `health`, `partitions`, `faults`, `rollups`, `settings`: the handlers.
+//! - `top_keys`, `verify`: the read-only views the console adds (largest
+//!   totals; committed totals against a demo's ground truth); `views` their bodies.
+//! - `console`: the web console page and its embedded files (`console/`).
 //! - `chaos`: chaos mode (random kills at a set pace).
 //! - `rates`: per-partition events/s, sampled every second.
 //! - `openapi`: the OpenAPI 3 document.
 
 mod auth;
 mod chaos;
+mod console;
 mod error;
 mod faults;
 mod health;
@@ -26,6 +30,9 @@ mod routes;
 mod server;
 mod settings;
 mod state;
+mod top_keys;
+mod verify;
+mod views;
 
 pub use error::ApiError;
 pub use openapi::ApiDoc;

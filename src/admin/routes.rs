@@ -5,7 +5,7 @@
 use actix_web::{web, HttpRequest, HttpResponse};
 
 use super::error::ApiError;
-use super::{faults, health, openapi, partitions, rollups, settings};
+use super::{console, faults, health, openapi, partitions, rollups, settings, top_keys, verify};
 
 /// Bodies larger than this are refused (400).
 const MAX_BODY_BYTES: usize = 64 * 1024;
@@ -40,11 +40,13 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             .route(web::get().to(partitions::get))
             .route(web::delete().to(partitions::remove)),
     )
+    .service(resource("/throughput").route(web::get().to(partitions::throughput)))
     .service(resource("/partitions/{id}/start").route(web::post().to(partitions::start)))
     .service(resource("/partitions/{id}/stop").route(web::post().to(partitions::stop)))
     .service(resource("/partitions/{id}/kill").route(web::post().to(faults::kill_partition)))
     .service(resource("/actors/sink/kill").route(web::post().to(faults::kill_sink)))
     .service(resource("/actors/checkpoint/kill").route(web::post().to(faults::kill_checkpoint)))
+    .service(resource("/actors").route(web::get().to(faults::actors)))
     .service(
         resource("/chaos")
             .route(web::get().to(faults::chaos_status))
@@ -55,6 +57,10 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     .service(
         resource("/rollups/{franchise_id}/{event_name}").route(web::get().to(rollups::key_rollup)),
     )
+    .service(resource("/keys/top").route(web::get().to(top_keys::top_keys)))
+    .service(resource("/verify").route(web::get().to(verify::verify)))
+    .service(resource("/console").route(web::get().to(console::page)))
+    .service(resource("/console/{file}").route(web::get().to(console::asset)))
     .service(
         resource("/config")
             .route(web::get().to(settings::get))

@@ -1,7 +1,8 @@
 //! Starts the admin HTTP server (actix-web) on `admin.listen`, beside the
 //! processor, and the once-a-second sampler of partition rates.
 
-use std::net::SocketAddr;
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
+use std::ops::Range;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -13,6 +14,7 @@ use anyhow::Context as _;
 use super::auth::require_token;
 use super::routes;
 use super::state::AdminState;
+use crate::gen::Workload;
 use crate::processor::Processor;
 
 /// A running admin server.
@@ -75,7 +77,7 @@ pub fn start(processor: Arc<Processor>) -> anyhow::Result<AdminServer> {
     } else {
         "none configured: mutating calls are refused (403)"
     };
-    tracing::info!(addr = %addr, auth, "admin api listening");
+    tracing::info!(addr = %addr, auth, console = %console_url(addr), "admin api listening");
     Ok(AdminServer {
         addr,
         handle,
@@ -84,7 +86,34 @@ pub fn start(processor: Arc<Processor>) -> anyhow::Result<AdminServer> {
     })
 }
 
+/// The console's address for a browser on this machine (a wildcard bind is
+/// reached through loopback).
+pub fn console_url(addr: SocketAddr) -> String {
+    let ip = match addr.ip() {
+        IpAddr::V4(ip) if ip.is_unspecified() => IpAddr::V4(Ipv4Addr::LOCALHOST),
+        IpAddr::V6(ip) if ip.is_unspecified() => IpAddr::V6(Ipv6Addr::LOCALHOST),
+        ip => ip,
+    };
+    format!("http://{}/console", SocketAddr::new(ip, addr.port()))
+}
+
 impl AdminServer {
+    /// Where the console is served.
+    pub fn console_url(&self) -> String {
+        console_url(self.addr)
+    }
+
+    /// Gives the verify panel the ground truth of a finite run over `cycles`,
+    /// computed in the background.
+    pub fn expect(&self, workload: Workload, cycles: Range<u64>) {
+        self.state.expected.compute(workload, cycles);
+    }
+
+    /// The run has ended and every total is written.
+    pub fn settle(&self) {
+        self.state.expected.settle();
+    }
+
     /// Stops chaos mode and the server.
     pub async fn stop(self) {
         self.state.chaos.shutdown();
@@ -100,4 +129,18 @@ pub fn start_if_enabled(processor: &Arc<Processor>) -> anyhow::Result<Option<Adm
         return Ok(None);
     }
     start(processor.clone()).map(Some)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn console_url_of_a_wildcard_bind_is_loopback() {
+        let url = |a: &str| console_url(a.parse().unwrap());
+        assert_eq!(url("127.0.0.1:8080"), "http://127.0.0.1:8080/console");
+        assert_eq!(url("0.0.0.0:9000"), "http://127.0.0.1:9000/console");
+        assert_eq!(url("[::]:9000"), "http://[::1]:9000/console");
+        assert_eq!(url("10.1.2.3:80"), "http://10.1.2.3:80/console");
+    }
 }

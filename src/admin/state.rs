@@ -1,5 +1,5 @@
 //! What every admin handler shares: the running processor, the token, chaos
-//! mode and the sampled rates.
+//! mode, the sampled rates and, for a demo run, the expected totals.
 
 use std::sync::Arc;
 use std::time::Instant;
@@ -7,6 +7,7 @@ use std::time::Instant;
 use super::auth::Token;
 use super::chaos::Chaos;
 use super::rates::Rates;
+use super::verify::Expected;
 use crate::processor::Processor;
 
 pub struct AdminState {
@@ -14,6 +15,7 @@ pub struct AdminState {
     pub token: Option<Token>,
     pub chaos: Chaos,
     pub rates: Rates,
+    pub expected: Arc<Expected>,
     pub started: Instant,
 }
 
@@ -25,6 +27,7 @@ impl AdminState {
             token,
             chaos: Chaos::default(),
             rates: Rates::default(),
+            expected: Arc::default(),
             started: Instant::now(),
         }
     }
