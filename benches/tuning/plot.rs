@@ -98,8 +98,10 @@ fn panel(out: &mut String, p: &Panel, x0: f64, x_label: &str, x_ticks: &[String]
             left + w,
             left - 6.0,
             ty + 4.0,
-            if p.plain {
+            if p.plain && tick.fract() == 0.0 {
                 format!("{tick:.0}")
+            } else if p.plain {
+                format!("{tick:.1}")
             } else {
                 short(tick)
             }
