@@ -14,7 +14,8 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::Duration;
 
-use admin_support::SsaProcess;
+use admin_support::{Api, SsaProcess};
+use ssa::gen::Workload;
 
 const TOKEN: &str = "console-test-token-5d71";
 
@@ -55,6 +56,73 @@ fn run_browser_script(args: &[&str], token: Option<&str>) {
         "the browser script failed ({}):\n{stdout}\n{stderr}",
         out.status
     );
+}
+
+/// The read-only routes the page polled, checked with exact numbers once the
+/// run has ended (the page saw EXACT): the ground truth's totals, the kills made.
+fn check_read_only_views(api: &Api, events: u64) {
+    let truth = Workload::default().truth(0..events);
+    let verify = api.get("/verify").expect(200);
+    assert_eq!(verify["status"], "exact", "{verify}");
+    assert_eq!(verify["committed_events"], events);
+    assert_eq!(verify["expected_events"], events);
+    assert_eq!(verify["expected_keys"], truth.len() as u64);
+    assert_eq!(verify["matching_keys"], truth.len() as u64);
+    assert_eq!(verify["keys"], truth.len() as u64);
+
+    let mut expected: Vec<(u64, String, String)> = truth
+        .iter()
+        .map(|(f, n, t)| (t.count, f.to_string(), n.to_string()))
+        .collect();
+    expected.sort_by(|a, b| b.0.cmp(&a.0).then_with(|| (&a.1, &a.2).cmp(&(&b.1, &b.2))));
+    let top = api.get("/keys/top?limit=5").expect(200);
+    assert_eq!(top["keys"], truth.len() as u64);
+    assert_eq!(top["count"], events);
+    let got: Vec<(u64, String, String)> = top["top"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| {
+            let s = |k: &str| r[k].as_str().unwrap().to_string();
+            (
+                r["count"].as_u64().unwrap(),
+                s("franchise_id"),
+                s("event_name"),
+            )
+        })
+        .collect();
+    assert_eq!(got, expected[..5].to_vec());
+    api.get("/keys/top?limit=0")
+        .expect_error(400, "invalid_field");
+
+    let actors = api.get("/actors").expect(200);
+    let killed = |actor: &str| {
+        actors["actors"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|a| a["actor"] == actor)
+            .map(|a| a["restarts_by_cause"]["killed"].as_u64().unwrap())
+            .unwrap_or_else(|| panic!("no {actor} in {actors}"))
+    };
+    // One kill of p1 and of the checkpoint actor by hand; chaos added sink kills.
+    assert_eq!(killed("partition"), 1, "{actors}");
+    assert_eq!(killed("checkpoint"), 1, "{actors}");
+    assert!(killed("sink") >= 2, "{actors}");
+    assert_eq!(killed("merger"), 0, "{actors}");
+
+    let history = api.get("/throughput?seconds=600").expect(200);
+    let samples = history["samples"].as_array().unwrap();
+    assert!(!samples.is_empty() && samples.len() <= 600);
+    assert!(samples
+        .iter()
+        .all(|s| s["in_per_second"].as_f64().unwrap() >= 0.0));
+    api.get("/throughput?seconds=601")
+        .expect_error(400, "invalid_field");
+    let partitions = api.get("/partitions").expect(200);
+    for p in partitions["partitions"].as_array().unwrap() {
+        assert!(p["backpressure_seconds"].as_f64().unwrap() >= 0.0, "{p}");
+    }
 }
 
 /// Ctrl-C to a held demo: it commits and exits; returns its exit code and stdout.
@@ -109,6 +177,7 @@ fn console_drives_a_demo_run_in_headless_chromium() {
         args.extend(["--screenshot", path.as_str()]);
     }
     run_browser_script(&args, Some(TOKEN));
+    check_read_only_views(&ssa.api, events);
 
     let log_path = ssa.log.clone();
     let (code, stdout) = interrupt(ssa);

@@ -1,17 +1,23 @@
 //! The sweep behind `docs/tuning.md`: for each knob (`flush_interval`,
 //! `max_epoch_events`, `max_inflight_epochs`, `sink_concurrency`, partitions),
-//! every other knob at its default, two runs per value against the real node:
+//! every other knob at its default, two runs per value against the real node,
+//! in a keyspace of their own:
 //!
 //! - saturated: the generator as fast as it can (`rate 0`), `SSA_TUNING_EVENTS`
-//!   events (default 1,000,000): persisted events/s (every epoch committed);
-//! - paced: `SSA_TUNING_RATE` events/s (default 50,000) for
-//!   max(`SSA_TUNING_SECONDS` (default 10), 5 × flush_interval): event→commit
+//!   events (default 600,000): persisted events/s (every epoch committed);
+//! - paced: `SSA_TUNING_RATE` events/s (default 25,000) for
+//!   max(`SSA_TUNING_SECONDS` (default 8), 4 × flush_interval): event→commit
 //!   latency p50/p99 at a rate the node keeps up with.
 //!
-//! It writes `docs/tuning/<knob>.csv` and `docs/tuning/<knob>.svg`.
+//! The whole sweep is repeated `SSA_TUNING_REPEAT` times (default 2), each
+//! repetition over every value in turn, so that a slow minute of a shared
+//! machine does not land on one value only; the plots show the mean of the
+//! repetitions, the CSV every run. It writes `docs/tuning/<knob>.csv` and
+//! `docs/tuning/<knob>.svg`.
+//!
 //! `cargo bench --bench tuning` (needs the node: `scripts/cassandra start`);
 //! `SSA_TUNING_ONLY=flush_interval,partitions` runs some sweeps only. About
-//! 12 minutes on the 2-core development machine.
+//! 15 minutes on the 2-core development machine.
 
 mod plot;
 mod run;
@@ -56,7 +62,7 @@ fn sweeps() -> Vec<Sweep> {
         Sweep {
             knob: "max_epoch_events",
             axis: "max_epoch_events",
-            values: [10_000u64, 30_000, 100_000, 300_000, 1_000_000]
+            values: [10_000u64, 30_000, 100_000, 1_000_000]
                 .into_iter()
                 .map(|v| (plot::short(v as f64), with(|k| k.max_epoch_events = v)))
                 .collect(),
@@ -64,7 +70,7 @@ fn sweeps() -> Vec<Sweep> {
         Sweep {
             knob: "max_inflight_epochs",
             axis: "max_inflight_epochs",
-            values: [1u32, 2, 4, 8, 16]
+            values: [1u32, 2, 4, 16]
                 .into_iter()
                 .map(|v| (v.to_string(), with(|k| k.max_inflight_epochs = v)))
                 .collect(),
@@ -95,12 +101,12 @@ fn env_u64(name: &str, default: u64) -> u64 {
         .unwrap_or(default)
 }
 
-const CSV_HEADER: &str = "knob,value,mode,rate,events,seconds,events_per_second,event_commit_p50_ms,event_commit_p99_ms,seal_commit_p50_ms,seal_commit_p99_ms,backpressure_seconds";
+const CSV_HEADER: &str = "knob,value,repetition,mode,rate,events,seconds,events_per_second,event_commit_p50_ms,event_commit_p99_ms,seal_commit_p50_ms,seal_commit_p99_ms,backpressure_seconds";
 
-fn csv_row(knob: &str, value: &str, mode: &str, rate: u64, o: &Outcome) -> String {
+fn csv_row(knob: &str, value: &str, rep: u64, mode: &str, rate: u64, o: &Outcome) -> String {
     let ms = |s: f64| format!("{:.1}", s * 1000.0);
     format!(
-        "{knob},{value},{mode},{rate},{},{:.3},{:.0},{},{},{},{},{:.3}",
+        "{knob},{value},{rep},{mode},{rate},{},{:.3},{:.0},{},{},{},{},{:.3}",
         o.events,
         o.seconds,
         o.events_per_second(),
@@ -112,8 +118,23 @@ fn csv_row(knob: &str, value: &str, mode: &str, rate: u64, o: &Outcome) -> Strin
     )
 }
 
-fn chart(sweep: &Sweep, saturated: &[Outcome], paced: &[Outcome], rate: u64) -> String {
-    let ms = |v: &[Outcome], i: usize| v.iter().map(|o| o.event_commit[i] * 1000.0).collect();
+/// The mean over repetitions of `f`, for each value of a sweep.
+fn means(runs: &[Vec<Outcome>], f: impl Fn(&Outcome) -> f64) -> Vec<f64> {
+    runs.iter()
+        .map(|r| r.iter().map(&f).sum::<f64>() / r.len().max(1) as f64)
+        .collect()
+}
+
+/// The measurements of one sweep: per value, one outcome per repetition.
+struct Results {
+    saturated: Vec<Vec<Outcome>>,
+    paced: Vec<Vec<Outcome>>,
+    rows: Vec<String>,
+}
+
+fn chart(sweep: &Sweep, r: &Results, rate: u64, repeat: u64) -> String {
+    let (saturated, paced) = (&r.saturated, &r.paced);
+    let ms = |v: &[Vec<Outcome>], i: usize| means(v, |o| o.event_commit[i] * 1000.0);
     let throughput = Panel {
         title: "persisted events/s (saturated)".into(),
         y_label: "events/s".into(),
@@ -122,7 +143,7 @@ fn chart(sweep: &Sweep, saturated: &[Outcome], paced: &[Outcome], rate: u64) -> 
             name: "committed events/s, generator unthrottled".into(),
             color: "#1f6feb",
             dashed: false,
-            values: saturated.iter().map(Outcome::events_per_second).collect(),
+            values: means(saturated, Outcome::events_per_second),
         }],
     };
     let latency = Panel {
@@ -149,7 +170,7 @@ fn chart(sweep: &Sweep, saturated: &[Outcome], paced: &[Outcome], rate: u64) -> 
     };
     let ticks: Vec<String> = sweep.values.iter().map(|(l, _)| l.clone()).collect();
     let note = format!(
-        "ssa tuning sweep: {} (others at their defaults); Cassandra node, generator and ssa on one 2-core machine; {}",
+        "ssa tuning sweep: {} (others at their defaults), mean of {repeat} runs per point; Cassandra node, generator and ssa on one shared 2-core machine; {}",
         sweep.knob,
         today_utc()
     );
@@ -179,9 +200,10 @@ fn main() {
         println!("tuning sweep: run with `cargo bench --bench tuning` (needs the Cassandra node)");
         return;
     }
-    let events = env_u64("SSA_TUNING_EVENTS", 1_000_000);
-    let rate = env_u64("SSA_TUNING_RATE", 50_000);
-    let min_secs = env_u64("SSA_TUNING_SECONDS", 10);
+    let events = env_u64("SSA_TUNING_EVENTS", 600_000);
+    let rate = env_u64("SSA_TUNING_RATE", 25_000);
+    let min_secs = env_u64("SSA_TUNING_SECONDS", 8);
+    let repeat = env_u64("SSA_TUNING_REPEAT", 2).max(1);
     let only: Option<Vec<String>> = std::env::var("SSA_TUNING_ONLY")
         .ok()
         .map(|s| s.split(',').map(|k| k.trim().to_string()).collect());
@@ -192,41 +214,52 @@ fn main() {
     let io = ssa::processor::io_runtime().expect("an I/O runtime");
     let tag = std::process::id();
     let started = Instant::now();
+    let sweeps: Vec<Sweep> = sweeps()
+        .into_iter()
+        .filter(|s| only.as_ref().is_none_or(|o| o.iter().any(|k| k == s.knob)))
+        .collect();
+    let mut results: Vec<Results> = sweeps
+        .iter()
+        .map(|s| Results {
+            saturated: vec![Vec::new(); s.values.len()],
+            paced: vec![Vec::new(); s.values.len()],
+            rows: vec![CSV_HEADER.to_string()],
+        })
+        .collect();
     let mut n = 0;
-
-    for sweep in sweeps() {
-        if only
-            .as_ref()
-            .is_some_and(|o| !o.iter().any(|k| k == sweep.knob))
-        {
-            continue;
+    for rep in 1..=repeat {
+        for (sweep, res) in sweeps.iter().zip(results.iter_mut()) {
+            for (i, (label, knobs)) in sweep.values.iter().enumerate() {
+                n += 1;
+                // One keyspace per point: the two runs use partition ids of their own.
+                let ks = format!("tuning_{tag}_{n}");
+                let s = run::run(&io, &ks, "s", *knobs, events, 0);
+                let secs = min_secs.max(4 * knobs.flush_interval.as_secs());
+                let p = run::run(&io, &ks, "p", *knobs, rate * secs, rate);
+                run::drop_keyspace(&io, &ks);
+                println!(
+                    "[{rep}/{repeat}] {:>19} = {label:<5} saturated {:>7.0} events/s (backpressure {:>4.1} s) | at {rate}/s: event->commit p50 {:>5.0} ms, p99 {:>5.0} ms | {:>4.0} s",
+                    sweep.knob,
+                    s.events_per_second(),
+                    s.backpressure_seconds,
+                    p.event_commit[0] * 1000.0,
+                    p.event_commit[1] * 1000.0,
+                    started.elapsed().as_secs_f64()
+                );
+                res.rows
+                    .push(csv_row(sweep.knob, label, rep, "saturated", 0, &s));
+                res.rows
+                    .push(csv_row(sweep.knob, label, rep, "paced", rate, &p));
+                res.saturated[i].push(s);
+                res.paced[i].push(p);
+            }
         }
-        let mut rows = vec![CSV_HEADER.to_string()];
-        let (mut saturated, mut paced) = (Vec::new(), Vec::new());
-        for (label, knobs) in &sweep.values {
-            n += 1;
-            let ks = format!("tuning_{tag}_{n}");
-            let s = run::run(&io, &ks, *knobs, events, 0);
-            let secs = min_secs.max(5 * knobs.flush_interval.as_secs().max(1));
-            let p = run::run(&io, &format!("{ks}_paced"), *knobs, rate * secs, rate);
-            println!(
-                "{:>20} = {label:<6} saturated {:>8.0} events/s (backpressure {:.1} s) | paced at {rate}/s: event->commit p50 {:.0} ms, p99 {:.0} ms | {:.0} s elapsed",
-                sweep.knob,
-                s.events_per_second(),
-                s.backpressure_seconds,
-                p.event_commit[0] * 1000.0,
-                p.event_commit[1] * 1000.0,
-                started.elapsed().as_secs_f64()
-            );
-            rows.push(csv_row(sweep.knob, label, "saturated", 0, &s));
-            rows.push(csv_row(sweep.knob, label, "paced", rate, &p));
-            saturated.push(s);
-            paced.push(p);
-        }
+    }
+    for (sweep, res) in sweeps.iter().zip(&results) {
         let csv = out_dir.join(format!("{}.csv", sweep.knob));
-        std::fs::write(&csv, rows.join("\n") + "\n").expect("writing the CSV");
+        std::fs::write(&csv, res.rows.join("\n") + "\n").expect("writing the CSV");
         let svg = out_dir.join(format!("{}.svg", sweep.knob));
-        std::fs::write(&svg, chart(&sweep, &saturated, &paced, rate)).expect("writing the SVG");
+        std::fs::write(&svg, chart(sweep, res, rate, repeat)).expect("writing the SVG");
         println!("wrote {} and {}", csv.display(), svg.display());
     }
     println!(

@@ -1,6 +1,6 @@
-//! One measured run of the sweep: a fresh keyspace, the replayable generator and
-//! the processor in this process until every partition has committed, with the
-//! latencies read from the same Prometheus histograms Grafana shows.
+//! One measured run of the sweep: the replayable generator and the processor in
+//! this process until every partition has committed, with the latencies read
+//! from the same Prometheus histograms Grafana shows.
 
 use std::time::{Duration, Instant};
 
@@ -57,7 +57,7 @@ pub fn contact_point() -> String {
     std::env::var("SSA_TEST_CONTACT_POINT").unwrap_or_else(|_| "127.0.0.1:9042".into())
 }
 
-fn config(keyspace: &str, knobs: Knobs, addr: std::net::SocketAddr) -> Config {
+fn config(keyspace: &str, ids: &str, knobs: Knobs, addr: std::net::SocketAddr) -> Config {
     let mut c = Config::default();
     c.cassandra.contact_points = vec![contact_point()];
     c.cassandra.keyspace = keyspace.into();
@@ -69,7 +69,7 @@ fn config(keyspace: &str, knobs: Knobs, addr: std::net::SocketAddr) -> Config {
     c.admin.enabled = false;
     c.partitions = (0..knobs.partitions)
         .map(|i| PartitionConfig {
-            id: format!("p{i}"),
+            id: format!("{ids}{i}"),
             source: format!("tcp://{addr}"),
             mode: SourceMode::Replayable,
             format: Format::Seed,
@@ -80,11 +80,12 @@ fn config(keyspace: &str, knobs: Knobs, addr: std::net::SocketAddr) -> Config {
     c
 }
 
-/// Runs `events` events at `rate` events/s (0 = as fast as possible) in a
-/// fresh keyspace, which is dropped afterwards.
+/// Runs `events` events at `rate` events/s (0 = as fast as possible) with
+/// partitions `{ids}0`, `{ids}1`, … (new ids: nothing to resume from).
 pub fn run(
     io: &tokio::runtime::Runtime,
     keyspace: &str,
+    ids: &str,
     knobs: Knobs,
     events: u64,
     rate: u64,
@@ -101,7 +102,7 @@ pub fn run(
     opts.rate = rate;
     let stop = CancellationToken::new();
     io.spawn(serve(listener, opts, stop.clone()));
-    let cfg = config(keyspace, knobs, addr);
+    let cfg = config(keyspace, ids, knobs, addr);
     let handle = io.handle().clone();
     let outcome = actix::System::new().block_on(async move {
         let p = Processor::start(cfg, handle)
@@ -129,7 +130,6 @@ pub fn run(
         }
     });
     stop.cancel();
-    drop_keyspace(io, keyspace);
     outcome
 }
 
