@@ -3,30 +3,35 @@
 //! every other knob at its default, two runs per value against the real node,
 //! in a keyspace of their own:
 //!
-//! - saturated: the generator as fast as it can (`rate 0`), `SSA_TUNING_EVENTS`
-//!   events (default 600,000): persisted events/s (every epoch committed);
+//! - saturated: the generator as fast as it can and an endless range, for at
+//!   least `SSA_TUNING_WINDOW` seconds (default 12) after every partition's
+//!   first commit: steady-state persisted events/s, each partition's rate taken
+//!   between two of its commits (commits come an epoch at a time);
 //! - paced: `SSA_TUNING_RATE` events/s (default 25,000) for
-//!   max(`SSA_TUNING_SECONDS` (default 8), 4 × flush_interval): event→commit
-//!   latency p50/p99 at a rate the node keeps up with.
+//!   max(`SSA_TUNING_SECONDS` (default 8), 4 × flush_interval) seconds of
+//!   events, until all are committed: event→commit latency p50/p99 at a rate
+//!   the node keeps up with.
 //!
-//! The whole sweep is repeated `SSA_TUNING_REPEAT` times (default 2), each
+//! `SSA_TUNING_REPEAT=n` (default 1) repeats the whole sweep n times, each
 //! repetition over every value in turn, so that a slow minute of a shared
-//! machine does not land on one value only; the plots show the mean of the
-//! repetitions, the CSV every run. It writes `docs/tuning/<knob>.csv` and
+//! machine does not land on one value only; the plots then show the mean and
+//! each run. It writes `docs/tuning/<knob>.csv` (every run) and
 //! `docs/tuning/<knob>.svg`.
 //!
-//! `cargo bench --bench tuning` (needs the node: `scripts/cassandra start`);
-//! `SSA_TUNING_ONLY=flush_interval,partitions` runs some sweeps only. About
-//! 15 minutes on the 2-core development machine.
+//! `cargo bench --bench tuning` (needs the node: `scripts/cassandra start`),
+//! about 12 minutes on the 2-core development machine;
+//! `SSA_TUNING_ONLY=flush_interval,partitions` runs some sweeps only;
+//! `SSA_TUNING_REPLOT=1` redraws the SVGs from the CSVs without running.
 
 mod plot;
+mod report;
 mod run;
 
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
-use plot::{Panel, Series};
-use run::{Knobs, Outcome};
+use report::Results;
+use run::Knobs;
 
 /// One knob's sweep.
 struct Sweep {
@@ -62,7 +67,7 @@ fn sweeps() -> Vec<Sweep> {
         Sweep {
             knob: "max_epoch_events",
             axis: "max_epoch_events",
-            values: [10_000u64, 30_000, 100_000, 1_000_000]
+            values: [10_000u64, 30_000, 100_000, 300_000]
                 .into_iter()
                 .map(|v| (plot::short(v as f64), with(|k| k.max_epoch_events = v)))
                 .collect(),
@@ -70,7 +75,7 @@ fn sweeps() -> Vec<Sweep> {
         Sweep {
             knob: "max_inflight_epochs",
             axis: "max_inflight_epochs",
-            values: [1u32, 2, 4, 16]
+            values: [1u32, 2, 4, 8]
                 .into_iter()
                 .map(|v| (v.to_string(), with(|k| k.max_inflight_epochs = v)))
                 .collect(),
@@ -101,98 +106,23 @@ fn env_u64(name: &str, default: u64) -> u64 {
         .unwrap_or(default)
 }
 
-const CSV_HEADER: &str = "knob,value,repetition,mode,rate,events,seconds,events_per_second,event_commit_p50_ms,event_commit_p99_ms,seal_commit_p50_ms,seal_commit_p99_ms,backpressure_seconds";
+/// Where the figures come from, printed under each plot.
+const MACHINE: &str = "Cassandra node, generator and ssa on one shared 2-core machine";
 
-fn csv_row(knob: &str, value: &str, rep: u64, mode: &str, rate: u64, o: &Outcome) -> String {
-    let ms = |s: f64| format!("{:.1}", s * 1000.0);
-    format!(
-        "{knob},{value},{rep},{mode},{rate},{},{:.3},{:.0},{},{},{},{},{:.3}",
-        o.events,
-        o.seconds,
-        o.events_per_second(),
-        ms(o.event_commit[0]),
-        ms(o.event_commit[1]),
-        ms(o.seal_commit[0]),
-        ms(o.seal_commit[1]),
-        o.backpressure_seconds
-    )
-}
-
-/// The mean over repetitions of `f`, for each value of a sweep.
-fn means(runs: &[Vec<Outcome>], f: impl Fn(&Outcome) -> f64) -> Vec<f64> {
-    runs.iter()
-        .map(|r| r.iter().map(&f).sum::<f64>() / r.len().max(1) as f64)
-        .collect()
-}
-
-/// The measurements of one sweep: per value, one outcome per repetition.
-struct Results {
-    saturated: Vec<Vec<Outcome>>,
-    paced: Vec<Vec<Outcome>>,
-    rows: Vec<String>,
-}
-
-fn chart(sweep: &Sweep, r: &Results, rate: u64, repeat: u64) -> String {
-    let (saturated, paced) = (&r.saturated, &r.paced);
-    let ms = |v: &[Vec<Outcome>], i: usize| means(v, |o| o.event_commit[i] * 1000.0);
-    let throughput = Panel {
-        title: "persisted events/s (saturated)".into(),
-        y_label: "events/s".into(),
-        plain: false,
-        series: vec![Series {
-            name: "committed events/s, generator unthrottled".into(),
-            color: "#1f6feb",
-            dashed: false,
-            values: means(saturated, Outcome::events_per_second),
-        }],
-    };
-    let latency = Panel {
-        title: format!(
-            "event→commit latency at {} events/s",
-            plot::short(rate as f64)
-        ),
-        y_label: "milliseconds".into(),
-        plain: true,
-        series: vec![
-            Series {
-                name: "p50".into(),
-                color: "#1a7f37",
-                dashed: false,
-                values: ms(paced, 0),
-            },
-            Series {
-                name: "p99".into(),
-                color: "#c62828",
-                dashed: false,
-                values: ms(paced, 1),
-            },
-        ],
-    };
-    let ticks: Vec<String> = sweep.values.iter().map(|(l, _)| l.clone()).collect();
-    let note = format!(
-        "ssa tuning sweep: {} (others at their defaults), mean of {repeat} runs per point; Cassandra node, generator and ssa on one shared 2-core machine; {}",
-        sweep.knob,
-        today_utc()
-    );
-    plot::figure(&[throughput, latency], sweep.axis, &ticks, &note)
-}
-
-/// Today's date (UTC) without a date crate: days since the epoch to y-m-d.
-fn today_utc() -> String {
-    let secs = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_secs())
-        .unwrap_or(0);
-    let z = (secs / 86_400) as i64 + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z - era * 146_097;
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = doy - (153 * mp + 2) / 5 + 1;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 };
-    let y = yoe + era * 400 + i64::from(m <= 2);
-    format!("{y:04}-{m:02}-{d:02}")
+fn replot(sweeps: &[Sweep], out_dir: &std::path::Path) {
+    for sweep in sweeps {
+        let csv = out_dir.join(format!("{}.csv", sweep.knob));
+        let Ok(text) = std::fs::read_to_string(&csv) else {
+            println!("no {}: skipped", csv.display());
+            continue;
+        };
+        let (results, rate) = Results::parse(&text)
+            .unwrap_or_else(|| panic!("{} is not a CSV of this sweep", csv.display()));
+        let svg = out_dir.join(format!("{}.svg", sweep.knob));
+        let figure = report::chart(sweep.knob, sweep.axis, &results, rate, MACHINE);
+        std::fs::write(&svg, figure).expect("writing the SVG");
+        println!("wrote {}", svg.display());
+    }
 }
 
 fn main() {
@@ -200,10 +130,10 @@ fn main() {
         println!("tuning sweep: run with `cargo bench --bench tuning` (needs the Cassandra node)");
         return;
     }
-    let events = env_u64("SSA_TUNING_EVENTS", 600_000);
+    let window = Duration::from_secs(env_u64("SSA_TUNING_WINDOW", 12));
     let rate = env_u64("SSA_TUNING_RATE", 25_000);
     let min_secs = env_u64("SSA_TUNING_SECONDS", 8);
-    let repeat = env_u64("SSA_TUNING_REPEAT", 2).max(1);
+    let repeat = env_u64("SSA_TUNING_REPEAT", 1).max(1);
     let only: Option<Vec<String>> = std::env::var("SSA_TUNING_ONLY")
         .ok()
         .map(|s| s.split(',').map(|k| k.trim().to_string()).collect());
@@ -211,20 +141,20 @@ fn main() {
         .map(PathBuf::from)
         .unwrap_or_else(|_| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("docs/tuning"));
     std::fs::create_dir_all(&out_dir).expect("the output directory");
-    let io = ssa::processor::io_runtime().expect("an I/O runtime");
-    let tag = std::process::id();
-    let started = Instant::now();
     let sweeps: Vec<Sweep> = sweeps()
         .into_iter()
         .filter(|s| only.as_ref().is_none_or(|o| o.iter().any(|k| k == s.knob)))
         .collect();
+    if std::env::var_os("SSA_TUNING_REPLOT").is_some() {
+        replot(&sweeps, &out_dir);
+        return;
+    }
+    let io = ssa::processor::io_runtime().expect("an I/O runtime");
+    let tag = std::process::id();
+    let started = Instant::now();
     let mut results: Vec<Results> = sweeps
         .iter()
-        .map(|s| Results {
-            saturated: vec![Vec::new(); s.values.len()],
-            paced: vec![Vec::new(); s.values.len()],
-            rows: vec![CSV_HEADER.to_string()],
-        })
+        .map(|s| Results::new(s.values.iter().map(|(l, _)| l.clone()).collect()))
         .collect();
     let mut n = 0;
     for rep in 1..=repeat {
@@ -233,33 +163,30 @@ fn main() {
                 n += 1;
                 // One keyspace per point: the two runs use partition ids of their own.
                 let ks = format!("tuning_{tag}_{n}");
-                let s = run::run(&io, &ks, "s", *knobs, events, 0);
+                let s = run::saturated(&io, &ks, "s", *knobs, window);
                 let secs = min_secs.max(4 * knobs.flush_interval.as_secs());
-                let p = run::run(&io, &ks, "p", *knobs, rate * secs, rate);
+                let p = run::paced(&io, &ks, "p", *knobs, rate * secs, rate);
                 run::drop_keyspace(&io, &ks);
                 println!(
-                    "[{rep}/{repeat}] {:>19} = {label:<5} saturated {:>7.0} events/s (backpressure {:>4.1} s) | at {rate}/s: event->commit p50 {:>5.0} ms, p99 {:>5.0} ms | {:>4.0} s",
+                    "[{rep}/{repeat}] {:>19} = {label:<5} steady state {:>7.0} events/s | at {rate}/s: event->commit p50 {:>5.0} ms, p99 {:>5.0} ms, backpressure {:>4.1} s | {:>4.0} s",
                     sweep.knob,
-                    s.events_per_second(),
-                    s.backpressure_seconds,
+                    s.events_per_second,
                     p.event_commit[0] * 1000.0,
                     p.event_commit[1] * 1000.0,
+                    p.backpressure_seconds,
                     started.elapsed().as_secs_f64()
                 );
-                res.rows
-                    .push(csv_row(sweep.knob, label, rep, "saturated", 0, &s));
-                res.rows
-                    .push(csv_row(sweep.knob, label, rep, "paced", rate, &p));
-                res.saturated[i].push(s);
-                res.paced[i].push(p);
+                res.add(sweep.knob, i, rep, "saturated", 0, s);
+                res.add(sweep.knob, i, rep, "paced", rate, p);
             }
         }
     }
     for (sweep, res) in sweeps.iter().zip(&results) {
         let csv = out_dir.join(format!("{}.csv", sweep.knob));
-        std::fs::write(&csv, res.rows.join("\n") + "\n").expect("writing the CSV");
+        std::fs::write(&csv, res.csv()).expect("writing the CSV");
         let svg = out_dir.join(format!("{}.svg", sweep.knob));
-        std::fs::write(&svg, chart(sweep, res, rate, repeat)).expect("writing the SVG");
+        let figure = report::chart(sweep.knob, sweep.axis, res, rate, MACHINE);
+        std::fs::write(&svg, figure).expect("writing the SVG");
         println!("wrote {} and {}", csv.display(), svg.display());
     }
     println!(

@@ -6,9 +6,12 @@ use std::fmt::Write as _;
 
 /// One line of a panel.
 pub struct Series {
+    /// Legend text; empty: not in the legend.
     pub name: String,
     pub color: &'static str,
     pub dashed: bool,
+    /// Small open dots and no line (single runs around a mean).
+    pub points_only: bool,
     pub values: Vec<f64>,
 }
 
@@ -134,34 +137,52 @@ fn panel(out: &mut String, p: &Panel, x0: f64, x_label: &str, x_ticks: &[String]
         top + h / 2.0,
         escape(&p.y_label)
     );
-    for (k, s) in p.series.iter().enumerate() {
-        let points: Vec<String> = s
+    let mut legend = 0;
+    for s in &p.series {
+        let points: Vec<(f64, f64)> = s
             .values
             .iter()
             .enumerate()
             .filter(|(_, v)| v.is_finite())
-            .map(|(i, v)| format!("{:.1},{:.1}", x(i), y(*v)))
+            .map(|(i, v)| (x(i), y(*v)))
             .collect();
+        if s.points_only {
+            for (px, py) in &points {
+                let _ = writeln!(
+                    out,
+                    r#"<circle cx="{px:.1}" cy="{py:.1}" r="2.5" fill="none" stroke="{}" stroke-opacity="0.6"/>"#,
+                    s.color
+                );
+            }
+            continue;
+        }
         let dash = if s.dashed {
             r#" stroke-dasharray="6 4""#
         } else {
             ""
         };
+        let line: Vec<String> = points
+            .iter()
+            .map(|(px, py)| format!("{px:.1},{py:.1}"))
+            .collect();
         let _ = writeln!(
             out,
             r#"<polyline points="{}" fill="none" stroke="{}" stroke-width="2"{dash}/>"#,
-            points.join(" "),
+            line.join(" "),
             s.color
         );
-        for pt in &points {
-            let (px, py) = pt.split_once(',').expect("x,y");
+        for (px, py) in &points {
             let _ = writeln!(
                 out,
-                r#"<circle cx="{px}" cy="{py}" r="3" fill="{}"/>"#,
+                r#"<circle cx="{px:.1}" cy="{py:.1}" r="3" fill="{}"/>"#,
                 s.color
             );
         }
-        let ly = 34.0 + 14.0 * k as f64;
+        if s.name.is_empty() {
+            continue;
+        }
+        let ly = 34.0 + 14.0 * legend as f64;
+        legend += 1;
         let _ = writeln!(
             out,
             r#"<line x1="{:.1}" y1="{:.1}" x2="{:.1}" y2="{:.1}" stroke="{}" stroke-width="2"{dash}/><text x="{:.1}" y="{:.1}" class="legend">{}</text>"#,

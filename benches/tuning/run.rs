@@ -1,9 +1,11 @@
-//! One measured run of the sweep: the replayable generator and the processor in
-//! this process until every partition has committed, with the latencies read
-//! from the same Prometheus histograms Grafana shows.
+//! The two measured runs of a sweep point, each with the replayable generator
+//! and the processor in this process: steady-state throughput with the
+//! generator unthrottled, and latency at a set rate. Latencies come from the
+//! same Prometheus histograms Grafana shows.
 
 use std::time::{Duration, Instant};
 
+use ssa::actors::partition::Retire;
 use ssa::config::{Config, PartitionConfig, SourceMode};
 use ssa::format::Format;
 use ssa::gen::{serve, CycleRange, ServeMode, ServeOptions, Workload};
@@ -39,18 +41,15 @@ impl Default for Knobs {
 pub struct Outcome {
     pub events: u64,
     pub seconds: f64,
+    /// Committed events per second (saturated: summed over partitions, each
+    /// between two of its commits; paced: events over seconds).
+    pub events_per_second: f64,
     /// Event arrival → commit of its epoch, p50 and p99, in seconds.
     pub event_commit: [f64; 2],
     /// Epoch seal → commit, p50 and p99, in seconds.
     pub seal_commit: [f64; 2],
     /// Time partitions spent not reading, summed over partitions.
     pub backpressure_seconds: f64,
-}
-
-impl Outcome {
-    pub fn events_per_second(&self) -> f64 {
-        self.events as f64 / self.seconds
-    }
 }
 
 pub fn contact_point() -> String {
@@ -80,9 +79,138 @@ fn config(keyspace: &str, ids: &str, knobs: Knobs, addr: std::net::SocketAddr) -
     c
 }
 
-/// Runs `events` events at `rate` events/s (0 = as fast as possible) with
-/// partitions `{ids}0`, `{ids}1`, … (new ids: nothing to resume from).
-pub fn run(
+/// The generator serving `cycles` at `rate` (0 = as fast as it can) on a free port.
+fn generator(
+    io: &tokio::runtime::Runtime,
+    cycles: CycleRange,
+    rate: u64,
+) -> (std::net::SocketAddr, CancellationToken) {
+    let listener = io
+        .block_on(tokio::net::TcpListener::bind("127.0.0.1:0"))
+        .expect("a generator port");
+    let addr = listener.local_addr().expect("bound");
+    let mut opts = ServeOptions::new(Workload::default(), ServeMode::Partitioned, cycles);
+    opts.rate = rate;
+    let stop = CancellationToken::new();
+    io.spawn(serve(listener, opts, stop.clone()));
+    (addr, stop)
+}
+
+/// The readings a run's outcome is the difference of.
+struct Readings {
+    at: Instant,
+    committed: u64,
+    event_commit: Vec<(f64, u64)>,
+    seal_commit: Vec<(f64, u64)>,
+    backpressure: f64,
+}
+
+impl Readings {
+    fn take(p: &Processor) -> Readings {
+        Readings {
+            at: Instant::now(),
+            committed: p.snapshots().iter().map(|s| s.committed_offset).sum(),
+            event_commit: histogram("ssa_event_commit_seconds"),
+            seal_commit: histogram("ssa_epoch_commit_seconds"),
+            backpressure: counter_sum("ssa_backpressure_seconds_total"),
+        }
+    }
+
+    fn outcome_since(&self, before: &Readings) -> Outcome {
+        let q = |a: &[(f64, u64)], b: &[(f64, u64)]| {
+            let v = quantiles_between(b, a, &[0.5, 0.99]);
+            [v[0], v[1]]
+        };
+        let events = self.committed - before.committed;
+        let seconds = self.at.duration_since(before.at).as_secs_f64();
+        Outcome {
+            events,
+            seconds,
+            events_per_second: events as f64 / seconds,
+            event_commit: q(&self.event_commit, &before.event_commit),
+            seal_commit: q(&self.seal_commit, &before.seal_commit),
+            backpressure_seconds: self.backpressure - before.backpressure,
+        }
+    }
+}
+
+/// Commit instants of one partition: `(when, committed offset)` at each change.
+#[derive(Default)]
+struct Commits(Vec<(Instant, u64)>);
+
+impl Commits {
+    fn observe(&mut self, at: Instant, offset: u64) {
+        if self.0.last().is_none_or(|(_, o)| *o != offset) {
+            self.0.push((at, offset));
+        }
+    }
+
+    /// Events committed between its first and last observed commit, and the time between.
+    fn span(&self) -> Option<(u64, f64)> {
+        let (first, last) = (self.0.first()?, self.0.last()?);
+        let secs = last.0.duration_since(first.0).as_secs_f64();
+        (self.0.len() >= 2).then_some((last.1 - first.1, secs))
+    }
+}
+
+/// Steady-state throughput: the generator as fast as it can, an endless
+/// range. Commits come an epoch at a time, so a partition's rate is taken
+/// between two of its own commits: from its first commit (the pipeline is
+/// full by then) to its last one once `window` has passed and every partition
+/// has committed at least twice. The partitions are then retired, not drained.
+pub fn saturated(
+    io: &tokio::runtime::Runtime,
+    keyspace: &str,
+    ids: &str,
+    knobs: Knobs,
+    window: Duration,
+) -> Outcome {
+    let (addr, stop) = generator(io, CycleRange::endless(0), 0);
+    let cfg = config(keyspace, ids, knobs, addr);
+    let handle = io.handle().clone();
+    let outcome = actix::System::new().block_on(async move {
+        let p = Processor::start(cfg, handle)
+            .await
+            .expect("the processor starts (is the node up?)");
+        let parts = p.partitions();
+        let mut commits: Vec<Commits> = parts.iter().map(|_| Commits::default()).collect();
+        let observe = |commits: &mut Vec<Commits>| {
+            let now = Instant::now();
+            for (c, part) in commits.iter_mut().zip(&parts) {
+                let offset = part.stats.snapshot().committed_offset;
+                if offset > 0 {
+                    c.observe(now, offset);
+                }
+            }
+        };
+        let deadline = Instant::now() + Duration::from_secs(600);
+        while commits.iter().any(|c| c.0.is_empty()) {
+            assert!(Instant::now() < deadline, "no commit within 600 s");
+            tokio::time::sleep(Duration::from_millis(2)).await;
+            observe(&mut commits);
+        }
+        let before = Readings::take(&p);
+        while before.at.elapsed() < window || commits.iter().any(|c| c.0.len() < 2) {
+            assert!(Instant::now() < deadline, "too few commits within 600 s");
+            tokio::time::sleep(Duration::from_millis(2)).await;
+            observe(&mut commits);
+        }
+        let mut outcome = Readings::take(&p).outcome_since(&before);
+        let spans: Vec<(u64, f64)> = commits.iter().filter_map(Commits::span).collect();
+        outcome.events = spans.iter().map(|s| s.0).sum();
+        outcome.events_per_second = spans.iter().map(|(e, secs)| *e as f64 / secs).sum();
+        for part in &parts {
+            let _ = part.addr.send(Retire).await;
+        }
+        outcome
+    });
+    stop.cancel();
+    outcome
+}
+
+/// Latency at a rate the node keeps up with: `events` events served at `rate`
+/// events/s, measured until every partition has committed its last event.
+pub fn paced(
     io: &tokio::runtime::Runtime,
     keyspace: &str,
     ids: &str,
@@ -90,18 +218,7 @@ pub fn run(
     events: u64,
     rate: u64,
 ) -> Outcome {
-    let listener = io
-        .block_on(tokio::net::TcpListener::bind("127.0.0.1:0"))
-        .expect("a generator port");
-    let addr = listener.local_addr().expect("bound");
-    let mut opts = ServeOptions::new(
-        Workload::default(),
-        ServeMode::Partitioned,
-        CycleRange::finite(0..events),
-    );
-    opts.rate = rate;
-    let stop = CancellationToken::new();
-    io.spawn(serve(listener, opts, stop.clone()));
+    let (addr, stop) = generator(io, CycleRange::finite(0..events), rate);
     let cfg = config(keyspace, ids, knobs, addr);
     let handle = io.handle().clone();
     let outcome = actix::System::new().block_on(async move {
@@ -109,25 +226,9 @@ pub fn run(
             .await
             .expect("the processor starts (is the node up?)");
         p.expect_range(0..events);
-        let before = (
-            histogram("ssa_event_commit_seconds"),
-            histogram("ssa_epoch_commit_seconds"),
-            counter_sum("ssa_backpressure_seconds_total"),
-        );
-        let started = Instant::now();
+        let before = Readings::take(&p);
         p.wait_finished().await;
-        let seconds = started.elapsed().as_secs_f64();
-        let q = |name: &str, before: &[(f64, u64)]| {
-            let v = quantiles_between(before, &histogram(name), &[0.5, 0.99]);
-            [v[0], v[1]]
-        };
-        Outcome {
-            events,
-            seconds,
-            event_commit: q("ssa_event_commit_seconds", &before.0),
-            seal_commit: q("ssa_epoch_commit_seconds", &before.1),
-            backpressure_seconds: counter_sum("ssa_backpressure_seconds_total") - before.2,
-        }
+        Readings::take(&p).outcome_since(&before)
     });
     stop.cancel();
     outcome
