@@ -151,13 +151,20 @@ impl Commits {
         let secs = last.0.duration_since(first.0).as_secs_f64();
         (self.0.len() >= 2).then_some((last.1 - first.1, secs))
     }
+
+    /// Whether its commits span at least `window`.
+    fn spans(&self, window: Duration) -> bool {
+        self.span()
+            .is_some_and(|(_, secs)| secs >= window.as_secs_f64())
+    }
 }
 
 /// Steady-state throughput: the generator as fast as it can, an endless
-/// range. Commits come an epoch at a time, so a partition's rate is taken
-/// between two of its own commits: from its first commit (the pipeline is
-/// full by then) to its last one once `window` has passed and every partition
-/// has committed at least twice. The partitions are then retired, not drained.
+/// range. Commits come an epoch at a time (often several at once after a
+/// slow write), so a partition's rate is taken between two of its own
+/// commits at least `window` apart: from its first commit (the pipeline is
+/// full by then) to its first commit `window` or more later. The partitions
+/// are then retired, not drained.
 pub fn saturated(
     io: &tokio::runtime::Runtime,
     keyspace: &str,
@@ -190,7 +197,7 @@ pub fn saturated(
             observe(&mut commits);
         }
         let before = Readings::take(&p);
-        while before.at.elapsed() < window || commits.iter().any(|c| c.0.len() < 2) {
+        while !commits.iter().all(|c| c.spans(window)) {
             assert!(Instant::now() < deadline, "too few commits within 600 s");
             tokio::time::sleep(Duration::from_millis(2)).await;
             observe(&mut commits);
