@@ -18,8 +18,9 @@
 //! each run. It writes `docs/tuning/<knob>.csv` (every run) and
 //! `docs/tuning/<knob>.svg`.
 //!
-//! `cargo bench --bench tuning` (needs the node: `scripts/cassandra start`),
-//! about 12 minutes on the 2-core development machine;
+//! `cargo bench --bench tuning` (needs the node: `scripts/cassandra start`):
+//! 19 minutes on the 2-core development machine while other builds shared it,
+//! about 13 of them in the saturated runs (`SSA_TUNING_WINDOW=6` shortens those);
 //! `SSA_TUNING_ONLY=flush_interval,partitions` runs some sweeps only;
 //! `SSA_TUNING_REPLOT=1` redraws the SVGs from the CSVs without running.
 

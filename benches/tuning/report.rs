@@ -153,6 +153,18 @@ pub fn chart(knob: &str, axis: &str, r: &Results, rate: u64, machine: &str) -> S
     ];
     latency.extend(each_run(&r.paced, p50, "#1a7f37"));
     latency.extend(each_run(&r.paced, p99, "#c62828"));
+    let sat_p50 = |o: &Outcome| o.event_commit[0];
+    let sat_p99 = |o: &Outcome| o.event_commit[1];
+    let mut queued = vec![
+        line("p50".into(), "#1a7f37", means(&r.saturated, sat_p50)),
+        line(
+            "p99 (missing: beyond the last bucket, 32 s)".into(),
+            "#c62828",
+            means(&r.saturated, sat_p99),
+        ),
+    ];
+    queued.extend(each_run(&r.saturated, sat_p50, "#1a7f37"));
+    queued.extend(each_run(&r.saturated, sat_p99, "#c62828"));
     let panels = [
         Panel {
             title: "persisted events/s, steady state".into(),
@@ -168,6 +180,12 @@ pub fn chart(knob: &str, axis: &str, r: &Results, rate: u64, machine: &str) -> S
             y_label: "milliseconds".into(),
             plain: true,
             series: latency,
+        },
+        Panel {
+            title: "event→commit latency, steady state".into(),
+            y_label: "seconds".into(),
+            plain: true,
+            series: queued,
         },
     ];
     let note = format!(
