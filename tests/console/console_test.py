@@ -31,7 +31,7 @@ CHROMIUM_ARGS = [
     "--disable-sync",
 ]
 # Deadlines, not pauses: each expect returns as soon as its condition holds.
-STEP_MS = 60_000
+STEP_MS = 120_000
 RUN_END_MS = 600_000
 LIVE_STATES = re.compile(r"^(starting|running|backpressured|restarting|finished)$")
 ANY_STATE = re.compile(r"^(starting|running|backpressured|restarting|finished|stopped)$")
@@ -230,6 +230,7 @@ def main():
         )
         try:
             c = Console(context.new_page())
+            c.page.set_default_timeout(STEP_MS)
             step(f"open {args.url}")
             c.page.goto(args.url)
             renders_every_partition(c, partitions)
