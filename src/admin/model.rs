@@ -136,6 +136,9 @@ pub struct PartitionView {
     pub last_committed_epoch: u64,
     /// Sealed epochs not yet committed.
     pub uncommitted_epochs: u64,
+    /// Seconds the partition stopped reading because too many epochs were
+    /// uncommitted (added when each stretch of backpressure ends).
+    pub backpressure_seconds: f64,
     /// Lines taken from the source since the process started (bad ones included).
     pub events_in: u64,
     /// Bad lines skipped since the process started (dead-lettered, see `reason`s in
@@ -163,6 +166,7 @@ impl PartitionView {
             committed_offset: s.committed_offset,
             last_committed_epoch: s.committed_epoch,
             uncommitted_epochs: s.uncommitted_epochs,
+            backpressure_seconds: (s.backpressure_seconds * 1000.0).round() / 1000.0,
             events_in: s.events_in,
             bad_lines: s.bad_lines,
             lost_events: s.lost_events,
