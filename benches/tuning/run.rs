@@ -278,7 +278,12 @@ fn counter_sum(name: &str) -> f64 {
     families
         .iter()
         .find(|f| f.name() == name)
-        .map(|f| f.get_metric().iter().map(|m| m.get_counter().get_value()).sum())
+        .map(|f| {
+            f.get_metric()
+                .iter()
+                .map(|m| m.get_counter().get_value())
+                .sum()
+        })
         .unwrap_or(0.0)
 }
 
