@@ -22,4 +22,5 @@ pub mod format;
 pub mod gen;
 pub mod metrics;
 pub mod processor;
+pub mod runtime;
 pub mod sink;

@@ -55,10 +55,8 @@ fn every_endpoint_over_http() {
     config.partitions = common::replayable_partitions(gen_addr, 2, Format::Seed);
     let h = Harness::start(config, &io, Some(TOKEN));
     for (i, p) in h.processor.partitions().iter().enumerate() {
-        p.stats.expected_lines.store(
-            partition_lines(cycles.clone(), i as u64, 2),
-            std::sync::atomic::Ordering::Relaxed,
-        );
+        p.status
+            .expect_lines(partition_lines(cycles.clone(), i as u64, 2));
     }
     let api = &h.api;
 

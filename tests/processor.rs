@@ -549,16 +549,11 @@ fn a_listen_partition_takes_producer_after_producer() {
             let p = processor.partitions()[0].clone();
             async move {
                 let deadline = std::time::Instant::now() + Duration::from_secs(60);
-                while p
-                    .stats
-                    .committed_offset
-                    .load(std::sync::atomic::Ordering::Relaxed)
-                    < n
-                {
+                while p.status.committed_offset() < n {
                     assert!(
                         std::time::Instant::now() < deadline,
                         "{:?}",
-                        p.stats.snapshot()
+                        p.status.snapshot()
                     );
                     tokio::time::sleep(Duration::from_millis(20)).await;
                 }

@@ -163,5 +163,5 @@ pub async fn chaos_start(
     )
 )]
 pub async fn chaos_stop(state: web::Data<AdminState>) -> Result<web::Json<ChaosStatus>, ApiError> {
-    Ok(web::Json(state.chaos.stop()?))
+    Ok(web::Json(state.chaos.stop().await?))
 }

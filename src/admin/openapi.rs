@@ -6,6 +6,11 @@ use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
 use super::{error, faults, health, model, partitions, rollups, settings};
+use crate::actors::partition::{Lifecycle, PartitionSnapshot};
+use crate::actors::supervision::ChaosTarget;
+use crate::actors::tuning::{ConfigPatch, Tunables};
+use crate::config::SourceMode;
+use crate::format::Format;
 
 #[derive(OpenApi)]
 #[openapi(
@@ -40,21 +45,21 @@ use super::{error, faults, health, model, partitions, rollups, settings};
         error::ErrorDetail,
         model::Health,
         model::Ready,
-        model::PartitionView,
+        PartitionSnapshot,
         model::PartitionList,
         model::NewPartition,
-        model::StateView,
-        model::ModeView,
-        model::FormatView,
+        Lifecycle,
+        SourceMode,
+        Format,
         model::Killed,
         model::Removed,
         model::ChaosRequest,
         model::ChaosStatus,
-        model::ChaosTarget,
+        ChaosTarget,
         model::RollupView,
         model::FranchiseRollups,
-        model::ConfigPatch,
-        model::Tunables,
+        ConfigPatch,
+        Tunables,
     )),
     modifiers(&BearerAuth),
     tags(

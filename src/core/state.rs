@@ -11,7 +11,7 @@ use super::key::{Key, KeyHasher, KeyRef};
 use super::rollup::Rollup;
 use super::sealed::{KeyRow, MinuteRow, RawRow, SealedEpoch};
 
-/// Knobs of a [`PartitionState`].
+/// Knobs of a [`RollupState`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct StateOptions {
     /// Keep each event of the open epoch for the raw-events table.
@@ -73,7 +73,7 @@ struct RawEvent {
 /// to read. Epochs are numbered from 1; `epoch()` is the one being filled and
 /// `seal_epoch` closes it. Key and bucket slots are `u32` (at most ~4·10⁹ each).
 #[derive(Debug, Clone)]
-pub struct PartitionState {
+pub struct RollupState {
     partition: String,
     options: StateOptions,
     hasher: KeyHasher,
@@ -95,10 +95,10 @@ pub struct PartitionState {
     late_events: u64,
 }
 
-impl PartitionState {
+impl RollupState {
     /// A fresh partition at offset 0, filling epoch 1.
     pub fn new(partition: impl Into<String>, options: StateOptions) -> Self {
-        PartitionState {
+        RollupState {
             partition: partition.into(),
             options,
             hasher: KeyHasher::default(),
@@ -476,8 +476,8 @@ mod tests {
         KeyRef::new(Uuid::from_u128(franchise), name)
     }
 
-    fn state(keep_raw: bool) -> PartitionState {
-        PartitionState::new(
+    fn state(keep_raw: bool) -> RollupState {
+        RollupState::new(
             "p0",
             StateOptions {
                 keep_raw,
@@ -588,7 +588,7 @@ mod tests {
 
     #[test]
     fn old_buckets_are_evicted_after_seal_and_late_events_use_the_floor() {
-        let mut st = PartitionState::new(
+        let mut st = RollupState::new(
             "p",
             StateOptions {
                 keep_raw: false,
@@ -627,7 +627,7 @@ mod tests {
 
     #[test]
     fn bucket_cache_survives_eviction() {
-        let mut st = PartitionState::new(
+        let mut st = RollupState::new(
             "p",
             StateOptions {
                 keep_raw: false,
@@ -672,7 +672,7 @@ mod properties {
         /// plain recount of all events; raw rows and offsets account for every line.
         #[test]
         fn sealed_values_equal_a_recount(ops in ops()) {
-            let mut st = PartitionState::new("p", StateOptions { keep_raw: true, bucket_horizon_minutes: None });
+            let mut st = RollupState::new("p", StateOptions { keep_raw: true, bucket_horizon_minutes: None });
             let mut recount: BTreeMap<Key, Rollup> = BTreeMap::new();
             let mut recount_min: BTreeMap<(Key, i64), Rollup> = BTreeMap::new();
             let mut sealed_keys: BTreeMap<Key, Rollup> = BTreeMap::new();
@@ -681,7 +681,7 @@ mod properties {
             let mut expected_raw = Vec::new();
             let mut next_start = 0;
             let mut lines = 0u64;
-            let mut seal = |st: &mut PartitionState,
+            let mut seal = |st: &mut RollupState,
                             sealed_keys: &mut BTreeMap<Key, Rollup>,
                             sealed_min: &mut BTreeMap<(Key, i64), Rollup>,
                             raw_offsets: &mut Vec<u64>| {
@@ -726,7 +726,7 @@ mod properties {
         /// (c) The delta of an epoch holds exactly the keys that epoch touched.
         #[test]
         fn delta_holds_exactly_the_touched_keys(ops in ops()) {
-            let mut st = PartitionState::new("p", StateOptions::default());
+            let mut st = RollupState::new("p", StateOptions::default());
             let mut touched: BTreeSet<Key> = BTreeSet::new();
             let mut lines = 0;
             for (i, op) in ops.iter().chain([Op::Seal].iter()).enumerate() {

@@ -176,7 +176,7 @@ pub fn run_processor(
             tokio::time::sleep(Duration::from_millis(5)).await;
             for s in processor.snapshots() {
                 max_inflight = max_inflight.max(s.uncommitted_epochs);
-                backpressured |= s.state == ssa::actors::stats::PartitionState::Backpressured;
+                backpressured |= s.state == ssa::actors::partition::Lifecycle::Backpressured;
             }
             if Instant::now() >= next_fault {
                 next_fault += faults.every;
@@ -241,7 +241,7 @@ pub fn verify(io: &tokio::runtime::Runtime, keyspace: &str, args: &VerifyArgs) -
 }
 
 pub fn io_runtime() -> tokio::runtime::Runtime {
-    ssa::processor::io_runtime().unwrap()
+    ssa::runtime::io_runtime().unwrap()
 }
 
 /// `config` with the keys of a TOML snippet set on top, by their config-file names.
