@@ -236,6 +236,23 @@ pub fn record_partition_states(counts: [i64; Lifecycle::ALL.len()]) {
     }
 }
 
+/// Restarts counted so far, as `(actor, cause, restarts)` for every series
+/// that exists from the start.
+pub fn restarts_by_series() -> Vec<(&'static str, &'static str, u64)> {
+    ActorKind::ALL
+        .iter()
+        .flat_map(|actor| actor.causes().iter().map(move |cause| (*actor, *cause)))
+        .map(|(actor, cause)| {
+            let (actor, cause) = (actor.as_str(), cause.as_str());
+            (
+                actor,
+                cause,
+                RESTARTS.with_label_values(&[actor, cause]).get(),
+            )
+        })
+        .collect()
+}
+
 /// Drops the series of a partition that was removed, so labels stay bounded.
 pub fn forget_partition(id: &str) {
     for vec in [&*EVENTS_IN, &*EVENTS_COMMITTED, &*LOST_AT_MOST_ONCE] {

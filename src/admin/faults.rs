@@ -7,9 +7,11 @@ use super::chaos::ChaosSpec;
 use super::error::{ApiError, ErrorBody};
 use super::model::{ChaosRequest, ChaosStatus, Killed};
 use super::state::AdminState;
+use super::views::{ActorList, ActorRestarts};
 use crate::actors::checkpoint::KillCheckpoint;
 use crate::actors::partition::KillPartition;
 use crate::actors::sink::KillSink;
+use crate::metrics;
 
 fn unavailable(what: &str, e: actix::MailboxError) -> ApiError {
     ApiError::Unavailable(format!("{what} did not take the kill: {e}"))
@@ -164,4 +166,33 @@ pub async fn chaos_start(
 )]
 pub async fn chaos_stop(state: web::Data<AdminState>) -> Result<web::Json<ChaosStatus>, ApiError> {
     Ok(web::Json(state.chaos.stop().await?))
+}
+
+/// Restarts by actor kind and cause (`ssa_actor_restarts_total`): every
+/// partition together, the sink, the checkpoint actor and the merger.
+#[utoipa::path(
+    get,
+    operation_id = "list_actors",
+    path = "/actors",
+    tag = "faults",
+    responses((status = 200, body = ActorList))
+)]
+pub async fn actors() -> web::Json<ActorList> {
+    let mut actors: Vec<ActorRestarts> = Vec::new();
+    for (actor, cause, n) in metrics::restarts_by_series() {
+        let entry = match actors.iter_mut().position(|a| a.actor == actor) {
+            Some(i) => &mut actors[i],
+            None => {
+                actors.push(ActorRestarts {
+                    actor: actor.to_string(),
+                    restarts: 0,
+                    restarts_by_cause: Default::default(),
+                });
+                actors.last_mut().expect("just pushed")
+            }
+        };
+        entry.restarts += n;
+        entry.restarts_by_cause.insert(cause.to_string(), n);
+    }
+    web::Json(ActorList { actors })
 }

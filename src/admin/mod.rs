@@ -9,6 +9,9 @@
 //! - `error`: every API error and its HTTP status (the one place they map).
 //! - `model`: request and answer bodies; `json_int`: integers as JSON Schema counts them.
 //! - `health`, `partitions`, `faults`, `rollups`, `settings`: the handlers.
+//! - `top_keys`, `verify`: the read-only views the console adds (largest
+//!   totals; committed totals against a demo's ground truth); `views` their bodies.
+//! - `console`: the web console page and its embedded files (`console/`).
 //! - `chaos`: chaos mode (random kills at a set pace).
 //! - `rates`: per-partition events/s, sampled every second.
 //! - `openapi`: the OpenAPI 3 document.
@@ -16,6 +19,7 @@
 mod auth;
 mod chaos;
 mod connection;
+mod console;
 mod error;
 mod faults;
 mod health;
@@ -29,6 +33,9 @@ mod routes;
 mod server;
 mod settings;
 mod state;
+mod top_keys;
+mod verify;
+mod views;
 
 pub use error::ApiError;
 pub use openapi::ApiDoc;

@@ -5,7 +5,10 @@ use actix_web::web;
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
-use super::{error, faults, health, model, partitions, rollups, settings};
+use super::{
+    console, error, faults, health, model, partitions, rates, rollups, settings, top_keys, verify,
+    views,
+};
 use crate::actors::partition::{Lifecycle, PartitionSnapshot};
 use crate::actors::supervision::ChaosTarget;
 use crate::actors::tuning::{ConfigPatch, Tunables};
@@ -29,14 +32,20 @@ use crate::format::Format;
         partitions::remove,
         partitions::stop,
         partitions::start,
+        partitions::throughput,
         faults::kill_partition,
         faults::kill_sink,
         faults::kill_checkpoint,
         faults::chaos_status,
         faults::chaos_start,
         faults::chaos_stop,
+        faults::actors,
         rollups::franchise_rollups,
         rollups::key_rollup,
+        top_keys::top_keys,
+        verify::verify,
+        console::page,
+        console::asset,
         settings::get,
         settings::patch,
     ),
@@ -60,6 +69,13 @@ use crate::format::Format;
         model::FranchiseRollups,
         ConfigPatch,
         Tunables,
+        rates::Throughput,
+        views::TopKeys,
+        views::ThroughputHistory,
+        views::ActorRestarts,
+        views::ActorList,
+        views::VerifyStatus,
+        views::VerifyView,
     )),
     modifiers(&BearerAuth),
     tags(
@@ -68,6 +84,7 @@ use crate::format::Format;
         (name = "faults", description = "fault injection and chaos mode"),
         (name = "rollups", description = "current totals from memory"),
         (name = "config", description = "running configuration and live tuning"),
+        (name = "console", description = "the live web console (read-only to load; its buttons call the mutating routes with the token)"),
     )
 )]
 pub struct ApiDoc;
@@ -127,6 +144,12 @@ mod tests {
             ("/rollups/{franchise_id}/{event_name}", "get"),
             ("/config", "get"),
             ("/config", "patch"),
+            ("/throughput", "get"),
+            ("/actors", "get"),
+            ("/keys/top", "get"),
+            ("/verify", "get"),
+            ("/console", "get"),
+            ("/console/{file}", "get"),
         ] {
             let op = &paths[path][method];
             assert!(op.is_object(), "{method} {path} missing");

@@ -1,11 +1,16 @@
-//! Partitions: list, read, add, remove, stop (graceful) and start.
+//! Partitions: list, read, add, remove, stop (graceful) and start; the
+//! throughput history of all of them.
 
 use actix_web::http::header;
 use actix_web::{web, HttpResponse};
+use serde::Deserialize;
+use utoipa::IntoParams;
 
 use super::error::{ApiError, ErrorBody};
 use super::model::{AddOptions, NewPartition, PartitionList, Removed};
+use super::rates::HISTORY_SECONDS;
 use super::state::AdminState;
+use super::views::ThroughputHistory;
 use crate::actors::partition::PartitionSnapshot;
 use crate::processor::PartitionHandle;
 
@@ -175,4 +180,43 @@ pub async fn start(
     let started = state.processor()?.start_partition(&id).await?;
     tracing::info!(partition = %id, "partition started");
     Ok(web::Json(started))
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+#[serde(deny_unknown_fields)]
+pub struct ThroughputQuery {
+    /// Seconds of history (default 300, at most 600).
+    #[param(minimum = 1, maximum = 600)]
+    pub seconds: Option<usize>,
+}
+
+/// Lines in and committed per second over all partitions, one sample a
+/// second, for the last `seconds`.
+#[utoipa::path(
+    get,
+    operation_id = "throughput_history",
+    path = "/throughput",
+    tag = "partitions",
+    params(ThroughputQuery),
+    responses(
+        (status = 200, body = ThroughputHistory),
+        (status = 400, body = ErrorBody),
+    )
+)]
+pub async fn throughput(
+    state: web::Data<AdminState>,
+    query: web::Query<ThroughputQuery>,
+) -> Result<web::Json<ThroughputHistory>, ApiError> {
+    let seconds = query.seconds.unwrap_or(300);
+    if seconds == 0 || seconds > HISTORY_SECONDS {
+        return Err(ApiError::field(
+            "seconds",
+            format!("{seconds} is out of range 1..={HISTORY_SECONDS}"),
+        ));
+    }
+    Ok(web::Json(ThroughputHistory {
+        interval_seconds: 1,
+        samples: state.rates.history(seconds),
+    }))
 }

@@ -1,10 +1,14 @@
 //! Per-partition rates (lines in and committed per second), sampled once a
-//! second from the partitions' observable state and written back into it; the
-//! same pass keeps the `ssa_partitions{state}` gauge current.
+//! second from the partitions' observable state and written back into it, and
+//! the last minutes of their sums (the console's throughput chart); the same
+//! pass keeps the `ssa_partitions{state}` gauge current.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, VecDeque};
 use std::sync::Mutex;
-use std::time::Instant;
+use std::time::{Instant, SystemTime, UNIX_EPOCH};
+
+use serde::Serialize;
+use utoipa::ToSchema;
 
 use crate::actors::partition::Lifecycle;
 use crate::metrics;
@@ -18,10 +22,23 @@ struct Sample {
     committed: u64,
 }
 
-/// The previous sample of each partition.
+/// Seconds of throughput history kept (one sample a second).
+pub const HISTORY_SECONDS: usize = 600;
+
+/// Lines in and committed per second over all partitions, at one sampling time.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, ToSchema)]
+pub struct Throughput {
+    /// Unix time of the sample, in milliseconds.
+    pub at_ms: u64,
+    pub in_per_second: f64,
+    pub committed_per_second: f64,
+}
+
+/// The previous sample of each partition, and the history of their rates' sums.
 #[derive(Debug, Default)]
 pub struct Rates {
     samples: Mutex<HashMap<String, Sample>>,
+    history: Mutex<VecDeque<Throughput>>,
 }
 
 fn per_second(now: u64, before: u64, seconds: f64) -> f64 {
@@ -37,13 +54,15 @@ fn round(v: f64) -> f64 {
 }
 
 impl Rates {
-    /// Takes one sample of every partition and stores its rates in its status.
+    /// Takes one sample of every partition, stores its rates in its status and
+    /// their sums in the history.
     pub fn sample(&self, processor: &Processor) {
         let now = Instant::now();
         let mut by_state = [0i64; Lifecycle::ALL.len()];
         let mut samples = self.samples.lock().unwrap_or_else(|e| e.into_inner());
         let partitions = processor.partitions();
         samples.retain(|id, _| partitions.iter().any(|p| &p.id == id));
+        let (mut in_sum, mut out_sum) = (0.0, 0.0);
         for p in &partitions {
             let snap = p.status.snapshot();
             by_state[snap.state.index()] += 1;
@@ -62,9 +81,36 @@ impl Rates {
                 }
                 None => (0.0, 0.0),
             };
+            in_sum += in_rate;
+            out_sum += out_rate;
             p.status.set_rates(round(in_rate), round(out_rate));
         }
+        drop(samples);
+        let at_ms = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map(|d| d.as_millis() as u64)
+            .unwrap_or(0);
+        self.record(Throughput {
+            at_ms,
+            in_per_second: round(in_sum),
+            committed_per_second: round(out_sum),
+        });
         metrics::record_partition_states(by_state);
+    }
+
+    fn record(&self, t: Throughput) {
+        let mut history = self.history.lock().unwrap_or_else(|e| e.into_inner());
+        if history.len() == HISTORY_SECONDS {
+            history.pop_front();
+        }
+        history.push_back(t);
+    }
+
+    /// The sums of the last `seconds` samples, oldest first.
+    pub fn history(&self, seconds: usize) -> Vec<Throughput> {
+        let history = self.history.lock().unwrap_or_else(|e| e.into_inner());
+        let skip = history.len().saturating_sub(seconds);
+        history.iter().skip(skip).copied().collect()
     }
 }
 
@@ -78,5 +124,25 @@ mod tests {
         assert_eq!(per_second(10, 50, 1.0), 0.0);
         assert_eq!(per_second(10, 0, 0.0), 0.0);
         assert_eq!(round(12.345), 12.3);
+    }
+
+    #[test]
+    fn history_keeps_the_last_samples() {
+        let rates = Rates::default();
+        for i in 0..HISTORY_SECONDS as u64 + 5 {
+            rates.record(Throughput {
+                at_ms: i,
+                in_per_second: 1.0,
+                committed_per_second: 0.5,
+            });
+        }
+        let all = rates.history(usize::MAX);
+        assert_eq!(all.len(), HISTORY_SECONDS);
+        assert_eq!(all[0].at_ms, 5);
+        let last = rates.history(3);
+        assert_eq!(
+            last.iter().map(|t| t.at_ms).collect::<Vec<_>>(),
+            [602, 603, 604]
+        );
     }
 }

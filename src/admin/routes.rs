@@ -13,7 +13,7 @@ use actix_web::middleware::{from_fn, Next};
 use actix_web::{guard, web, HttpRequest, HttpResponse, Resource, Route};
 
 use super::error::ApiError;
-use super::{faults, health, openapi, partitions, rollups, settings};
+use super::{console, faults, health, openapi, partitions, rollups, settings, top_keys, verify};
 
 /// Bodies larger than this are refused (413).
 pub const MAX_BODY_BYTES: usize = 64 * 1024;
@@ -59,10 +59,12 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             .route(read().to(partitions::get))
             .route(web::delete().to(partitions::remove)),
     )
+    .service(resource("/throughput", GET).route(read().to(partitions::throughput)))
     .service(resource("/partitions/{id}/start", POST).route(web::post().to(partitions::start)))
     .service(resource("/partitions/{id}/stop", POST).route(web::post().to(partitions::stop)))
     .service(resource("/partitions/{id}/kill", POST).route(web::post().to(faults::kill_partition)))
     .service(resource("/actors/sink/kill", POST).route(web::post().to(faults::kill_sink)))
+    .service(resource("/actors", GET).route(read().to(faults::actors)))
     .service(
         resource("/actors/checkpoint/kill", POST).route(web::post().to(faults::kill_checkpoint)),
     )
@@ -77,6 +79,10 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     .service(
         resource("/rollups/{franchise_id}/{event_name}", GET).route(read().to(rollups::key_rollup)),
     )
+    .service(resource("/keys/top", GET).route(read().to(top_keys::top_keys)))
+    .service(resource("/verify", GET).route(read().to(verify::verify)))
+    .service(resource("/console", GET).route(read().to(console::page)))
+    .service(resource("/console/{file}", GET).route(read().to(console::asset)))
     .service(
         resource("/config", GET_PATCH)
             .wrap(from_fn(json_bodies))

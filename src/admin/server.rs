@@ -1,7 +1,8 @@
 //! Starts the admin HTTP server (actix-web) on `admin.listen`, beside the
 //! processor, and the once-a-second sampler of partition rates.
 
-use std::net::SocketAddr;
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
+use std::ops::Range;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -23,6 +24,7 @@ use super::routes;
 use super::state::AdminState;
 use crate::cassandra::Startup;
 use crate::config::Config;
+use crate::gen::Workload;
 use crate::processor::Processor;
 
 /// A running admin server.
@@ -98,7 +100,7 @@ pub fn start_early(config: &Config, startup: Arc<Startup>) -> anyhow::Result<Adm
     } else {
         "none configured: mutating calls are refused (403)"
     };
-    tracing::info!(addr = %addr, auth, "admin api listening");
+    tracing::info!(addr = %addr, auth, console = %console_url(addr), "admin api listening");
     Ok(AdminServer {
         addr,
         handle,
@@ -145,10 +147,37 @@ where
     .map_err(|e| tracing::debug!(error = %e, "admin connection ended on an error"))
 }
 
+/// The console's address for a browser on this machine (a wildcard bind is
+/// reached through loopback).
+pub fn console_url(addr: SocketAddr) -> String {
+    let ip = match addr.ip() {
+        IpAddr::V4(ip) if ip.is_unspecified() => IpAddr::V4(Ipv4Addr::LOCALHOST),
+        IpAddr::V6(ip) if ip.is_unspecified() => IpAddr::V6(Ipv6Addr::LOCALHOST),
+        ip => ip,
+    };
+    format!("http://{}/console", SocketAddr::new(ip, addr.port()))
+}
+
 impl AdminServer {
     /// Hands the started processor to the API.
     pub fn attach(&self, processor: Arc<Processor>) {
         self.state.attach(processor);
+    }
+
+    /// Where the console is served.
+    pub fn console_url(&self) -> String {
+        console_url(self.addr)
+    }
+
+    /// Gives the verify panel the ground truth of a finite run over `cycles`,
+    /// computed in the background.
+    pub fn expect(&self, workload: Workload, cycles: Range<u64>) {
+        self.state.expected.compute(workload, cycles);
+    }
+
+    /// The run has ended and every total is written.
+    pub fn settle(&self) {
+        self.state.expected.settle();
     }
 
     /// Stops chaos mode and the server.
@@ -169,4 +198,18 @@ pub fn start_if_enabled(
         return Ok(None);
     }
     start_early(config, startup.clone()).map(Some)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn console_url_of_a_wildcard_bind_is_loopback() {
+        let url = |a: &str| console_url(a.parse().unwrap());
+        assert_eq!(url("127.0.0.1:8080"), "http://127.0.0.1:8080/console");
+        assert_eq!(url("0.0.0.0:9000"), "http://127.0.0.1:9000/console");
+        assert_eq!(url("[::]:9000"), "http://[::1]:9000/console");
+        assert_eq!(url("10.1.2.3:80"), "http://10.1.2.3:80/console");
+    }
 }

@@ -1,6 +1,6 @@
 //! What every admin handler shares: the running processor (attached once it has
 //! started; until then its routes answer 503 `starting`), the start-up status,
-//! the token, chaos mode and the sampled rates.
+//! the token, chaos mode, the sampled rates and, for a demo run, the expected totals.
 
 use std::sync::{Arc, OnceLock};
 use std::time::Instant;
@@ -9,6 +9,7 @@ use super::auth::Token;
 use super::chaos::Chaos;
 use super::error::ApiError;
 use super::rates::Rates;
+use super::verify::Expected;
 use crate::cassandra::Startup;
 use crate::config::AdminConfig;
 use crate::processor::Processor;
@@ -20,6 +21,7 @@ pub struct AdminState {
     pub token: Option<Token>,
     pub chaos: Chaos,
     pub rates: Rates,
+    pub expected: Arc<Expected>,
     pub started: Instant,
 }
 
@@ -31,6 +33,7 @@ impl AdminState {
             token: Token::new(&admin.token),
             chaos: Chaos::default(),
             rates: Rates::default(),
+            expected: Arc::default(),
             started: Instant::now(),
         }
     }

@@ -44,7 +44,8 @@ impl Startup {
     }
 }
 
-/// Connects and applies the schema, waiting for as long as the cluster does not
+/// Connects and makes sure the schema is there (creating only what is missing, so
+/// a role without `CREATE` can run against an existing keyspace), waiting for as long as the cluster does not
 /// answer; see the module docs.
 pub async fn connect_when_up(
     config: &CassandraConfig,
@@ -83,7 +84,7 @@ async fn wait_for(
                         "applying the schema of keyspace {}",
                         config.keyspace
                     ));
-                    match schema::apply(&session, config).await {
+                    match schema::ensure(&session, config).await {
                         Ok(()) => return Ok(session),
                         Err(e) if transient(&e) => e.to_string(),
                         Err(e) => return Err(e),

@@ -1,7 +1,8 @@
 //! `ssa demo`: a replayable generator and the processor in one process against
 //! the local node. With a finite range it exits 0 once every partition has
-//! committed its last offset and every total is written; without one it runs
-//! until Ctrl-C, then commits what it has and exits.
+//! committed its last offset and every total is written (or, with `--hold`,
+//! keeps serving the console until Ctrl-C); without one it runs until Ctrl-C,
+//! then commits what it has and exits. It prints the console's address first.
 
 use std::io::IsTerminal;
 use std::process::ExitCode;
@@ -42,6 +43,10 @@ pub struct DemoArgs {
     /// resumes from the checkpoints of the last run).
     #[arg(long)]
     pub fresh: bool,
+    /// With a finite range: once everything is committed, keep the generator,
+    /// the admin API and the console up until Ctrl-C (to show the verify panel).
+    #[arg(long)]
+    pub hold: bool,
     /// No status line.
     #[arg(long, short)]
     pub quiet: bool,
@@ -62,7 +67,7 @@ pub fn run(global: &GlobalArgs, args: DemoArgs) -> anyhow::Result<ExitCode> {
         .context("binding the generator on 127.0.0.1")?;
     let gen_addr = listener.local_addr()?;
     let shutdown = CancellationToken::new();
-    let mut opts = ServeOptions::new(workload, ServeMode::Partitioned, cycles);
+    let mut opts = ServeOptions::new(workload.clone(), ServeMode::Partitioned, cycles);
     opts.rate = args.rate;
     let gen_counters = opts.counters.clone();
     let gen_task = io.spawn(serve(listener, opts, shutdown.clone()));
@@ -85,6 +90,9 @@ pub fn run(global: &GlobalArgs, args: DemoArgs) -> anyhow::Result<ExitCode> {
         // long as it does not answer, saying so every few seconds.
         let startup = Startup::new();
         let admin = crate::admin::start_if_enabled(&config, &startup)?;
+        if let Some(admin) = &admin {
+            println!("console: {}", admin.console_url());
+        }
         let starting = async {
             if args.fresh {
                 let cfg = config.cassandra.clone();
@@ -119,7 +127,10 @@ pub fn run(global: &GlobalArgs, args: DemoArgs) -> anyhow::Result<ExitCode> {
         // The rate in the last line counts from here, not from the wait for Cassandra.
         let started = Instant::now();
         if let Some(range) = cycles.as_range() {
-            processor.expect_range(range);
+            processor.expect_range(range.clone());
+            if let Some(admin) = &admin {
+                admin.expect(workload, range);
+            }
         }
         if let Some(ms) = args.kill_every {
             let n = processor.partitions().len();
@@ -157,8 +168,10 @@ pub fn run(global: &GlobalArgs, args: DemoArgs) -> anyhow::Result<ExitCode> {
             processor.drain().await;
         } else {
             processor.flush().await;
+            if let Some(admin) = &admin {
+                admin.settle();
+            }
         }
-        shutdown.cancel();
         let snaps = processor.snapshots();
         let committed: u64 = snaps.iter().map(|s| s.committed_offset).sum();
         let restarts: u64 = snaps.iter().map(|s| s.restarts).sum();
@@ -172,6 +185,14 @@ pub fn run(global: &GlobalArgs, args: DemoArgs) -> anyhow::Result<ExitCode> {
             committed as f64 / secs.max(1e-9),
             processor.totals.len()
         );
+        if args.hold && !interrupted {
+            if let Some(admin) = &admin {
+                eprintln!("holding: the console stays up at {} until Ctrl-C", admin.console_url());
+            }
+            let _ = tokio::signal::ctrl_c().await;
+            processor.drain().await;
+        }
+        shutdown.cancel();
         Ok::<_, anyhow::Error>(ExitCode::SUCCESS)
     });
     // Every way out of the processor above (done, interrupted, or an error while

@@ -258,15 +258,16 @@ impl SsaProcess {
         let mut ssa = Self::spawn_early(args, env, log, token);
         let started = Instant::now();
         loop {
-            let r = ssa.api.get("/partitions");
-            if r.status != 503 || !r.body.contains("\"starting\"") {
-                return ssa;
-            }
+            // An exit is checked first: the admin server goes with the process.
             if let Ok(Some(status)) = ssa.child.try_wait() {
                 panic!(
                     "ssa {args:?} exited with {status} while starting:\n{}",
                     std::fs::read_to_string(log).unwrap_or_default()
                 );
+            }
+            let r = ssa.api.get("/partitions");
+            if r.status != 503 || !r.body.contains("\"starting\"") {
+                return ssa;
             }
             assert!(
                 started.elapsed() < Duration::from_secs(180),

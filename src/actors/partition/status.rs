@@ -126,6 +126,9 @@ pub struct PartitionSnapshot {
     pub last_committed_epoch: u64,
     /// Sealed epochs not yet committed.
     pub uncommitted_epochs: u64,
+    /// Seconds the partition stopped reading because too many epochs were
+    /// uncommitted (added when each stretch of backpressure ends).
+    pub backpressure_seconds: f64,
     /// Lines taken from the source since the process started (bad ones included).
     pub events_in: u64,
     /// Bad lines skipped since the process started (dead-lettered, see `reason`s in
@@ -237,6 +240,7 @@ impl PartitionStatus {
             committed_offset: self.committed_offset(),
             last_committed_epoch: self.committed_epoch.load(Relaxed),
             uncommitted_epochs: self.inflight_epochs.load(Relaxed),
+            backpressure_seconds: (self.meters.backpressure.get() * 1000.0).round() / 1000.0,
             events_in: self.events_in.load(Relaxed),
             bad_lines: self.bad_lines.load(Relaxed),
             lost_events: self.lost_events.load(Relaxed),
