@@ -7,6 +7,8 @@ mod error;
 mod file;
 mod load;
 mod model;
+mod names;
+mod sources;
 mod tls;
 mod validate;
 
@@ -14,7 +16,7 @@ pub use error::ConfigError;
 pub use file::MAX_CONFIG_BYTES;
 pub use load::{load, Overrides};
 pub use model::*;
-pub use tls::client_config as tls_client_config;
-pub use validate::{
+pub use names::{
     check_host_port, is_loopback_host, is_valid_keyspace, validate_partition_id, SourceAddr,
 };
+pub use tls::client_config as tls_client_config;
