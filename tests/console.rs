@@ -12,7 +12,6 @@ mod common;
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
-use std::time::Duration;
 
 use admin_support::{Api, SsaProcess};
 use ssa::gen::Workload;
@@ -125,14 +124,6 @@ fn check_read_only_views(api: &Api, events: u64) {
     }
 }
 
-/// Ctrl-C to a held demo: it commits and exits; returns its exit code and stdout.
-fn interrupt(ssa: SsaProcess) -> (i32, String) {
-    let pid = ssa.child.id() as libc::pid_t;
-    // SAFETY: signals our own child process, which is still running.
-    unsafe { libc::kill(pid, libc::SIGINT) };
-    ssa.wait(Duration::from_secs(120))
-}
-
 #[test]
 fn console_drives_a_demo_run_in_headless_chromium() {
     let keyspace = common::unique_keyspace("console");
@@ -180,7 +171,7 @@ fn console_drives_a_demo_run_in_headless_chromium() {
     check_read_only_views(&ssa.api, events);
 
     let log_path = ssa.log.clone();
-    let (code, stdout) = interrupt(ssa);
+    let (code, stdout) = ssa.interrupt_held();
     assert_eq!(
         code,
         0,
@@ -248,6 +239,6 @@ fn console_is_read_only_when_the_server_has_no_token() {
         ],
         None,
     );
-    let (code, stdout) = interrupt(ssa);
+    let (code, stdout) = ssa.interrupt();
     assert_eq!(code, 0, "{stdout}\n{}", admin_support::tail(&log, 40));
 }

@@ -4,6 +4,8 @@
 use std::sync::atomic::Ordering::Relaxed;
 use std::time::Duration;
 
+use tokio::sync::watch;
+
 use super::{Processor, ProcessorError};
 use crate::actors::merger::Flush;
 use crate::actors::partition::{Drain, Retune};
@@ -68,10 +70,16 @@ impl Processor {
         self.partitions().iter().all(|p| p.status.is_finished())
     }
 
+    /// Woken on every change of a partition's observed state (phase,
+    /// backpressure, last committed epoch) and of the set of partitions.
+    pub fn changes(&self) -> watch::Receiver<u64> {
+        self.changes.subscribe()
+    }
+
     /// Resolves once every partition has finished: woken by each change of a
     /// partition's phase and of the set of partitions, not by polling.
     pub async fn finished(&self) {
-        let mut changes = self.changes.subscribe();
+        let mut changes = self.changes();
         while !self.all_finished() {
             // The sender lives in `self`: `changed` cannot fail while we wait.
             let _ = changes.changed().await;
