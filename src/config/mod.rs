@@ -1,6 +1,13 @@
 //! Configuration: serde model with named defaults, layered loading (built-in
 //! defaults, `--config FILE`, `SSA_` environment, flags) and one validation step
 //! whose errors name the offending key.
+//!
+//! - `model`: the serde structs and their defaults.
+//! - `file`, `load`: reading the file and layering the sources.
+//! - `validate`: the one validation pass; `sources`: the partitions' part of it;
+//!   `bounds`: every numeric bound; `names`: address and name syntax.
+//! - `tls`: the TLS client configuration for Cassandra.
+//! - `error`: what a refused configuration says.
 
 pub mod bounds;
 mod error;
