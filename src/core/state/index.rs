@@ -5,7 +5,7 @@
 use std::hash::BuildHasher;
 
 use super::rollups::{Bucket, RollupState, Slot, NO_BUCKET};
-use crate::core::key::KeyRef;
+use crate::core::key::{Key, KeyRef};
 use crate::core::rollup::Rollup;
 
 impl RollupState {
@@ -51,9 +51,15 @@ impl RollupState {
         {
             return s;
         }
+        self.push_slot(key.to_key(), hash)
+    }
+
+    /// A new slot for `key` (not in the index yet), with an empty rollup.
+    #[inline]
+    pub(super) fn push_slot(&mut self, key: Key, hash: u64) -> u32 {
         let slot = self.slots.len() as u32;
         self.slots.push(Slot {
-            key: key.to_key(),
+            key,
             hash,
             rollup: Rollup::default(),
             touched_epoch: 0,

@@ -1,7 +1,7 @@
 //! What snapshots and restores need of the state: its rows in slot order, and
 //! setting absolute values back.
 
-use super::rollups::{RollupState, Slot, NO_BUCKET};
+use super::rollups::RollupState;
 use crate::core::bucket::MinuteWatermark;
 use crate::core::key::Key;
 use crate::core::rollup::Rollup;
@@ -29,19 +29,7 @@ impl RollupState {
             Some(s) => s,
             None => {
                 let hash = key.as_ref().hash_with(&self.hasher);
-                let slot = self.slots.len() as u32;
-                self.slots.push(Slot {
-                    key,
-                    hash,
-                    rollup: Rollup::default(),
-                    touched_epoch: 0,
-                    touched_idx: 0,
-                    cur_minute: 0,
-                    cur_bucket: NO_BUCKET,
-                });
-                self.index
-                    .insert_unique(hash, slot, |&s| self.slots[s as usize].hash);
-                slot
+                self.push_slot(key, hash)
             }
         };
         self.slots[slot as usize].rollup = rollup;
