@@ -128,22 +128,11 @@ impl<'de> Deserialize<'de> for JsonInt {
 mod tests {
     use std::borrow::Cow;
 
-    use uuid::Uuid;
-
     use super::super::parse_line;
+    use super::super::testkit::{id, json, ID};
     use crate::core::bad_line::BadLine;
     use crate::core::event::EventRef;
     use crate::format::Format;
-
-    const ID: &str = "0f8fad5b-d9cb-469f-a165-70867728950e";
-
-    fn id() -> Uuid {
-        Uuid::parse_str(ID).unwrap()
-    }
-
-    fn json(line: &str) -> Result<EventRef<'_>, BadLine> {
-        parse_line(Format::Json, line.as_bytes())
-    }
 
     #[test]
     fn json_happy_path_any_key_order_unknown_keys_ignored() {

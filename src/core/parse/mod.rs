@@ -6,6 +6,8 @@
 
 mod fields;
 mod json;
+#[cfg(test)]
+mod testkit;
 mod text;
 
 pub use text::{parse_line, trim_eol};

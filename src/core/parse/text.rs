@@ -92,30 +92,11 @@ fn optional_int(field: &[u8], name: &'static str) -> Result<Option<i64>, BadLine
 mod tests {
     use std::borrow::Cow;
 
-    use uuid::Uuid;
-
+    use super::super::testkit::{csv, id, json, seed, ID};
     use super::*;
     use crate::core::bad_line::BadLine;
     use crate::core::event::EventRef;
     use crate::format::Format;
-
-    const ID: &str = "0f8fad5b-d9cb-469f-a165-70867728950e";
-
-    fn id() -> Uuid {
-        Uuid::parse_str(ID).unwrap()
-    }
-
-    fn seed(line: &str) -> Result<EventRef<'_>, BadLine> {
-        parse_line(Format::Seed, line.as_bytes())
-    }
-
-    fn csv(line: &str) -> Result<EventRef<'_>, BadLine> {
-        parse_line(Format::Csv, line.as_bytes())
-    }
-
-    fn json(line: &str) -> Result<EventRef<'_>, BadLine> {
-        parse_line(Format::Json, line.as_bytes())
-    }
 
     #[test]
     fn seed_happy_path() {
