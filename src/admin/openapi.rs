@@ -9,6 +9,11 @@ use super::{
     console, error, faults, health, model, partitions, rates, rollups, settings, top_keys, verify,
     views,
 };
+use crate::actors::partition::{Lifecycle, PartitionSnapshot};
+use crate::actors::supervision::ChaosTarget;
+use crate::actors::tuning::{ConfigPatch, Tunables};
+use crate::config::SourceMode;
+use crate::format::Format;
 
 #[derive(OpenApi)]
 #[openapi(
@@ -49,21 +54,21 @@ use super::{
         error::ErrorDetail,
         model::Health,
         model::Ready,
-        model::PartitionView,
+        PartitionSnapshot,
         model::PartitionList,
         model::NewPartition,
-        model::StateView,
-        model::ModeView,
-        model::FormatView,
+        Lifecycle,
+        SourceMode,
+        Format,
         model::Killed,
         model::Removed,
         model::ChaosRequest,
         model::ChaosStatus,
-        model::ChaosTarget,
+        ChaosTarget,
         model::RollupView,
         model::FranchiseRollups,
-        model::ConfigPatch,
-        model::Tunables,
+        ConfigPatch,
+        Tunables,
         rates::Throughput,
         views::TopKeys,
         views::ThroughputHistory,

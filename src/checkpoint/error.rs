@@ -1,5 +1,7 @@
 //! Errors of persisting and loading snapshots.
 
+use crate::runtime::TaskFailed;
+
 #[derive(Debug, thiserror::Error)]
 pub enum CheckpointError {
     #[error("checkpoint store: {what} for partition {partition}: {message}")]
@@ -16,4 +18,6 @@ pub enum CheckpointError {
     },
     #[error(transparent)]
     Identity(#[from] super::IdentityMismatch),
+    #[error(transparent)]
+    Task(#[from] TaskFailed),
 }

@@ -249,8 +249,9 @@ impl Default for LogConfig {
 }
 
 /// How a partition reads its source.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "lowercase")]
+#[schema(as = ModeView)]
 pub enum SourceMode {
     /// `SUBSCRIBE p P offset` to an `ssa gen --mode partitioned` server: exactly-once.
     Replayable,

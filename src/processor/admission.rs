@@ -7,6 +7,7 @@ use crate::actors::checkpoint::{LoadIdentity, RecordIdentity};
 use crate::actors::merger::Purge;
 use crate::checkpoint::{Identity, StoredIdentity};
 use crate::config::PartitionConfig;
+use crate::runtime::on_io;
 
 /// What admitting a partition takes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -100,13 +101,13 @@ impl Processor {
         let keys = match self.cassandra.clone() {
             Some(sink) => {
                 let p = id.to_string();
-                self.io
-                    .spawn(async move { sink.purge_partition(&p).await })
-                    .await
-                    .map_err(|e| ProcessorError::Unavailable(e.to_string()))?
-                    .map_err(|e| {
-                        ProcessorError::Unavailable(format!("resetting partition {id}: {e}"))
-                    })?
+                on_io(&self.io, "resetting a partition", async move {
+                    sink.purge_partition(&p).await
+                })
+                .await
+                .map_err(|e| {
+                    ProcessorError::Unavailable(format!("resetting partition {id}: {e}"))
+                })?
             }
             None => Vec::new(),
         };

@@ -3,6 +3,8 @@
 
 use serde::{Deserialize, Serialize};
 
+use super::sealed::SealedEpoch;
+
 /// The offsets and rows an uncommitted epoch may have touched.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Intent {
@@ -19,6 +21,22 @@ pub struct Intent {
 }
 
 impl Intent {
+    /// The intent of a sealed epoch: its offsets, keys and minute buckets.
+    pub fn of(s: &SealedEpoch) -> Intent {
+        Intent {
+            epoch: s.epoch,
+            offset_start: s.offset_start,
+            offset_end: s.offset_end,
+            keys: s
+                .touched
+                .iter()
+                .map(|(k, _)| (k.franchise_id.as_u128(), k.event_name.to_string()))
+                .collect(),
+            minutes: s.minutes.iter().map(|(i, m, _)| (*i, *m)).collect(),
+            written_at: 0,
+        }
+    }
+
     pub fn encode(&self) -> Vec<u8> {
         postcard::to_stdvec(self).unwrap_or_default()
     }
