@@ -117,7 +117,10 @@ fn seed_keys(n: usize) -> Keys {
     let keys = (0..n)
         .map(|i| {
             let franchise = franchise_uuid((i / words.len()) as u64);
-            (franchise, words.get(i % words.len()).expect("word").to_owned())
+            (
+                franchise,
+                words.get(i % words.len()).expect("word").to_owned(),
+            )
         })
         .collect();
     Keys {

@@ -10,11 +10,11 @@ use std::time::Duration;
 
 use actix::prelude::*;
 use dashmap::DashMap;
-use smallvec::SmallVec;
 use tokio::sync::oneshot;
 
 use super::backoff::Backoff;
 use super::supervision::{ActorKind, RestartCause};
+pub use crate::core::TotalEntry;
 use crate::core::{Key, KeyHasher, Rollup, SealedEpoch};
 use crate::metrics;
 use crate::runtime::on_io;
@@ -23,27 +23,6 @@ use crate::sink::CassandraSink;
 /// The delay before totals are written again after consecutive failures.
 pub const TOTALS_BACKOFF: Backoff =
     Backoff::new(Duration::from_millis(20), Duration::from_millis(2560));
-
-/// The total of one key and the partials it is made of.
-#[derive(Debug, Clone, Default)]
-pub struct TotalEntry {
-    pub partials: SmallVec<[(u16, Rollup); 4]>,
-    pub total: Rollup,
-}
-
-impl TotalEntry {
-    fn set_partial(&mut self, partition: u16, rollup: Option<Rollup>) {
-        self.partials.retain(|(p, _)| *p != partition);
-        if let Some(r) = rollup {
-            self.partials.push((partition, r));
-        }
-        let mut total = Rollup::default();
-        for (_, r) in &self.partials {
-            total.merge(r);
-        }
-        self.total = total;
-    }
-}
 
 /// Totals shared with readers (admin API); written by the merger only.
 pub type Totals = Arc<DashMap<Key, TotalEntry, KeyHasher>>;
@@ -75,12 +54,19 @@ impl Merger {
         }
     }
 
-    fn set(&mut self, partition: u16, key: &Key, rollup: Option<Rollup>) {
-        let mut entry = self.totals.entry(key.clone()).or_default();
-        entry.set_partial(partition, rollup);
-        let empty = entry.partials.is_empty();
-        drop(entry);
-        if empty {
+    fn set(&mut self, partition: u16, key: &Key, rollup: Option<&Rollup>) {
+        let kept = match self.totals.get_mut(key) {
+            Some(mut entry) => entry.set_partial(partition, rollup),
+            None => match rollup {
+                Some(r) => {
+                    self.totals
+                        .insert(key.clone(), TotalEntry::new(partition, r));
+                    true
+                }
+                None => return,
+            },
+        };
+        if !kept {
             self.totals.remove(key);
         }
         if self.sink.is_some() {
@@ -109,7 +95,7 @@ impl Merger {
         let keys: Vec<Key> = self.dirty.drain().collect();
         let rows: Vec<(Key, Option<Rollup>)> = keys
             .iter()
-            .map(|k| (k.clone(), self.totals.get(k).map(|e| e.total)))
+            .map(|k| (k.clone(), self.totals.get(k).map(|e| e.total())))
             .collect();
         self.writing = true;
         let write = on_io(&self.io, "writing totals", async move {
@@ -168,7 +154,7 @@ impl Handler<Committed> for Merger {
 
     fn handle(&mut self, msg: Committed, ctx: &mut Self::Context) {
         for (key, rollup) in &msg.sealed.touched {
-            self.set(msg.partition, key, Some(*rollup));
+            self.set(msg.partition, key, Some(rollup));
         }
         self.after_change(ctx);
     }
@@ -190,9 +176,7 @@ impl Handler<Reset> for Merger {
         let stale: Vec<Key> = self
             .totals
             .iter()
-            .filter(|e| {
-                e.partials.iter().any(|(p, _)| *p == msg.partition) && !fresh.contains(e.key())
-            })
+            .filter(|e| e.has_partial(msg.partition) && !fresh.contains(e.key()))
             .map(|e| e.key().clone())
             .collect();
         for key in &stale {
@@ -202,14 +186,9 @@ impl Handler<Reset> for Merger {
             let unchanged = self
                 .totals
                 .get(key)
-                .map(|e| {
-                    e.partials
-                        .iter()
-                        .any(|(p, r)| *p == msg.partition && r == rollup)
-                })
-                .unwrap_or(false);
+                .is_some_and(|e| e.partial(msg.partition).as_ref() == Some(rollup));
             if !unchanged {
-                self.set(msg.partition, key, Some(*rollup));
+                self.set(msg.partition, key, Some(rollup));
             }
         }
         self.after_change(ctx);
@@ -233,7 +212,7 @@ impl Handler<Purge> for Merger {
         let held: Vec<Key> = self
             .totals
             .iter()
-            .filter(|e| e.partials.iter().any(|(p, _)| *p == msg.partition))
+            .filter(|e| e.has_partial(msg.partition))
             .map(|e| e.key().clone())
             .collect();
         for key in &held {

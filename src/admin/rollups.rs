@@ -70,7 +70,7 @@ pub async fn franchise_rollups(
         .totals
         .iter()
         .filter(|e| e.key().franchise_id == franchise_id)
-        .map(|e| RollupView::new(franchise_id, &e.key().event_name, &e.value().total))
+        .map(|e| RollupView::new(franchise_id, &e.key().event_name, &e.value().total()))
         .collect();
     if rollups.is_empty() {
         return Err(ApiError::NotFound(format!(
@@ -120,6 +120,6 @@ pub async fn key_rollup(
     Ok(web::Json(RollupView::new(
         franchise_id,
         &event_name,
-        &entry.total,
+        &entry.total(),
     )))
 }

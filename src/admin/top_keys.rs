@@ -117,8 +117,9 @@ pub async fn top_keys(
     let mut top = TopN::new(limit);
     for e in state.processor()?.totals.iter() {
         keys += 1;
-        count = count.wrapping_add(e.value().total.count);
-        top.offer(e.key(), e.value().total);
+        let total = e.value().total();
+        count = count.wrapping_add(total.count);
+        top.offer(e.key(), total);
     }
     let top = top
         .into_sorted()

@@ -263,7 +263,7 @@ pub async fn verify(state: web::Data<AdminState>) -> Result<web::Json<VerifyView
     let expected_keys = ready.truth.len() as u64;
     let totals = &processor.totals;
     let comparison = compare(&ready.truth, ready.has_values, |fid, name| {
-        totals.get(&Key::new(fid, name)).map(|e| e.total)
+        totals.get(&Key::new(fid, name)).map(|e| e.total())
     });
     let observed = Observed {
         expected_events,

@@ -3,6 +3,7 @@
 
 use std::fmt;
 use std::hash::{BuildHasher, Hash, Hasher};
+use std::sync::Arc;
 
 use hashbrown::Equivalent;
 use serde::{Deserialize, Serialize};
@@ -14,11 +15,13 @@ pub type KeyHasher = foldhash::fast::RandomState;
 /// A hash map from owned keys, probed with [`KeyRef`] on the hot path.
 pub type KeyMap<V> = hashbrown::HashMap<Key, V, KeyHasher>;
 
-/// An owned rollup key: allocated once, the first time the key is seen.
+/// An owned rollup key: its name allocated once, the first time the key is seen,
+/// and shared by every copy (sealed epochs, snapshots, the merger's totals), so a
+/// clone is a reference count, not an allocation.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
 pub struct Key {
     pub franchise_id: Uuid,
-    pub event_name: Box<str>,
+    pub event_name: Arc<str>,
 }
 
 /// A borrowed key, as parsed from a line; equal and hashing equal to its [`Key`].
@@ -29,7 +32,7 @@ pub struct KeyRef<'a> {
 }
 
 impl Key {
-    pub fn new(franchise_id: Uuid, event_name: impl Into<Box<str>>) -> Self {
+    pub fn new(franchise_id: Uuid, event_name: impl Into<Arc<str>>) -> Self {
         Key {
             franchise_id,
             event_name: event_name.into(),
@@ -167,6 +170,13 @@ mod tests {
             key.to_string(),
             "0f8fad5b-d9cb-469f-a165-70867728950e-signup"
         );
+    }
+
+    #[test]
+    fn clones_share_the_name() {
+        let key = Key::new(id(3), "shared");
+        let copy = key.clone();
+        assert!(Arc::ptr_eq(&key.event_name, &copy.event_name));
     }
 
     #[test]

@@ -22,6 +22,7 @@ pub mod frame;
 pub mod ingest;
 pub mod intent;
 pub mod key;
+pub mod packed;
 pub mod parse;
 pub mod repair;
 pub mod rollup;
@@ -30,6 +31,7 @@ pub mod snapshot;
 pub mod state;
 #[cfg(test)]
 mod testkit;
+pub mod total;
 
 pub use bad_line::BadLine;
 pub use bucket::{minute_of, MinuteWatermark, MINUTE_MS};
@@ -39,6 +41,7 @@ pub use frame::{Frame, LineChunk, Lines};
 pub use ingest::{ingest_frame, ingest_line, IngestStats};
 pub use intent::Intent;
 pub use key::{Key, KeyHasher, KeyMap, KeyRef};
+pub use packed::PackedRollup;
 pub use parse::parse_line;
 pub use repair::{raw_bucket, RawRange, RepairPlan, RAW_BUCKET_SIZE};
 pub use rollup::{Rollup, ValueStats};
@@ -48,3 +51,4 @@ pub use snapshot::{
     RestoreError, Snapshot, SnapshotError, SnapshotKind,
 };
 pub use state::{RollupState, StateOptions};
+pub use total::TotalEntry;

@@ -64,13 +64,13 @@ impl RepairPlan {
                     continue;
                 };
                 if seen_minutes.insert((key.clone(), *minute)) {
-                    let value = state.get_minute(&key.as_ref(), *minute).copied();
+                    let value = state.get_minute(&key.as_ref(), *minute);
                     plan.minutes.push((key.clone(), *minute, value));
                 }
             }
             for key in keys {
                 if seen_keys.insert(key.clone()) {
-                    let value = state.get(&key.as_ref()).copied();
+                    let value = state.get(&key.as_ref());
                     plan.keys.push((key, value));
                 }
             }

@@ -13,13 +13,22 @@ pub struct ValueStats {
 }
 
 impl ValueStats {
-    fn of(value: i64) -> Self {
+    pub(super) fn of(value: i64) -> Self {
         ValueStats {
             count: 1,
             sum: value,
             min: value,
             max: value,
         }
+    }
+
+    /// Adds one value.
+    #[inline]
+    pub(super) fn record(&mut self, v: i64) {
+        self.count = self.count.wrapping_add(1);
+        self.sum = self.sum.wrapping_add(v);
+        self.min = self.min.min(v);
+        self.max = self.max.max(v);
     }
 
     fn merge(&mut self, other: &ValueStats) {
@@ -55,12 +64,7 @@ impl Rollup {
         self.count = self.count.wrapping_add(1);
         if let Some(v) = value {
             match &mut self.values {
-                Some(s) => {
-                    s.count = s.count.wrapping_add(1);
-                    s.sum = s.sum.wrapping_add(v);
-                    s.min = s.min.min(v);
-                    s.max = s.max.max(v);
-                }
+                Some(s) => s.record(v),
                 None => self.values = Some(ValueStats::of(v)),
             }
         }

@@ -80,7 +80,7 @@ pub fn view(st: &RollupState) -> View {
     View {
         epoch: st.epoch(),
         offset: st.offset(),
-        keys: st.iter().map(|(k, r)| (k.clone(), *r)).collect(),
-        minutes: st.minutes().map(|(k, m, r)| ((k.clone(), m), *r)).collect(),
+        keys: st.iter().map(|(k, r)| (k.clone(), r)).collect(),
+        minutes: st.minutes().map(|(k, m, r)| ((k.clone(), m), r)).collect(),
     }
 }

@@ -1,4 +1,6 @@
-//! The checkpoint actor itself: what it remembers per partition.
+//! The checkpoint actor itself: what it remembers per partition. It keeps no copy
+//! of a partition's state: a restarted partition rebuilds its own from the store,
+//! so a key's state lives once in memory, in its partition.
 
 use std::collections::{HashMap, VecDeque};
 use std::sync::Arc;
@@ -7,7 +9,6 @@ use actix::prelude::*;
 
 use crate::actors::supervision::{ActorKind, RestartCause};
 use crate::checkpoint::{CheckpointStore, StoredIdentity};
-use crate::core::RollupState;
 use crate::metrics;
 
 pub struct CheckpointActor {
@@ -16,10 +17,6 @@ pub struct CheckpointActor {
     pub(super) keep_bases: usize,
     /// Base snapshot seqs per partition, oldest first, for pruning.
     pub(super) bases: HashMap<String, VecDeque<u64>>,
-    /// Each partition's committed state as of its last persisted snapshot, so that
-    /// a restarted partition resumes without re-reading and decoding its chain.
-    /// Costs one more copy of the state; a kill of this actor drops it.
-    pub(super) committed: HashMap<String, RollupState>,
     /// Each partition's stored identity, as last read or written.
     pub(super) identities: HashMap<String, StoredIdentity>,
 }
@@ -31,7 +28,6 @@ impl CheckpointActor {
             io,
             keep_bases: keep_bases.max(1),
             bases: HashMap::new(),
-            committed: HashMap::new(),
             identities: HashMap::new(),
         }
     }

@@ -76,7 +76,6 @@ impl Handler<RecordIdentity> for CheckpointActor {
 
     fn handle(&mut self, msg: RecordIdentity, _: &mut Self::Context) -> Self::Result {
         if msg.drop_snapshots {
-            self.committed.remove(&msg.partition);
             self.bases.remove(&msg.partition);
         }
         self.identities.remove(&msg.partition);

@@ -3,9 +3,9 @@
 //! and keeps each partition's identity: a restore under another identity than the
 //! stored one is refused.
 //!
-//! - `actor`: the actor, its memory of committed states, and its kill switch.
+//! - `actor`: the actor, what it remembers per partition, and its kill switch.
 //! - `persist`: persisting one snapshot (the commit point of an epoch).
-//! - `restore`: a partition's committed state, from memory or from the store.
+//! - `restore`: a partition's committed state, from the store.
 //! - `identity`: loading and recording a partition's identity.
 
 mod actor;

@@ -6,7 +6,7 @@ use actix::prelude::*;
 
 use super::actor::CheckpointActor;
 use crate::checkpoint::CheckpointError;
-use crate::core::{apply_snapshot, Snapshot, SnapshotKind};
+use crate::core::{Snapshot, SnapshotKind};
 use crate::metrics;
 use crate::runtime::on_io;
 
@@ -23,7 +23,6 @@ impl Handler<Persist> for CheckpointActor {
 
     fn handle(&mut self, msg: Persist, _: &mut Self::Context) -> Self::Result {
         let store = self.store.clone();
-        let snapshot = msg.snapshot.clone();
         let partition = msg.snapshot.partition.clone();
         let seq = msg.snapshot.epoch;
         let bases = self.bases.entry(partition.clone()).or_default();
@@ -52,18 +51,6 @@ impl Handler<Persist> for CheckpointActor {
             }
             Ok(())
         });
-        AtomicResponse::new(Box::pin(persist.into_actor(self).map(
-            move |res, act, _| {
-                if res.is_ok() {
-                    let p = &snapshot.partition;
-                    if let Some(state) = act.committed.get_mut(p) {
-                        if apply_snapshot(state, (*snapshot).clone()).is_err() {
-                            act.committed.remove(p);
-                        }
-                    }
-                }
-                res
-            },
-        )))
+        AtomicResponse::new(Box::pin(persist.into_actor(self)))
     }
 }

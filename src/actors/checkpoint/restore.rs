@@ -1,5 +1,4 @@
-//! A partition's committed state: from the actor's materialized copy when it has
-//! one, else rebuilt from the store's newest chain.
+//! A partition's committed state, rebuilt from the store's newest chain.
 
 use actix::prelude::*;
 
@@ -9,9 +8,8 @@ use crate::checkpoint::{CheckpointError, Identity};
 use crate::core::{RollupState, StateOptions};
 use crate::runtime::on_io;
 
-/// The committed state of a partition: from the actor's materialized copy when it
-/// has one (kept up to date by applying every snapshot it persists), else rebuilt
-/// from the store's newest chain. Replies with the state and its epoch.
+/// The committed state of a partition, rebuilt from the store's newest chain (a
+/// base and the deltas after it). Replies with the state and its epoch.
 ///
 /// The partition's `identity` is checked against the stored one first (recorded
 /// when there is none); a mismatch is [`CheckpointError::Identity`].
@@ -32,12 +30,6 @@ impl Handler<Restore> for CheckpointActor {
             if let Some(m) = msg.identity.mismatch(&msg.partition, &stored.identity) {
                 return AtomicResponse::new(Box::pin(fut::ready(Err(m.into()))));
             }
-        }
-        if let (Some(state), Some(_)) = (self.committed.get(&msg.partition), known) {
-            let mut state = state.clone();
-            state.set_keep_raw(msg.options.keep_raw);
-            let epoch = state.epoch().saturating_sub(1);
-            return AtomicResponse::new(Box::pin(fut::ready(Ok((state, epoch)))));
         }
         let store = self.store.clone();
         let partition = msg.partition.clone();
@@ -68,7 +60,6 @@ impl Handler<Restore> for CheckpointActor {
                 bases.clear();
                 bases.push_back(seq);
             }
-            act.committed.insert(partition, state.clone());
             Ok((state, epoch))
         })))
     }

@@ -90,7 +90,7 @@ impl PartitionActor {
             offset,
         };
         self.status.record_restored(r.epoch, offset);
-        let keys: Vec<(Key, Rollup)> = r.state.iter().map(|(k, r)| (k.clone(), *r)).collect();
+        let keys: Vec<(Key, Rollup)> = r.state.iter().map(|(k, r)| (k.clone(), r)).collect();
         self.deps.merger.do_send(Reset {
             partition: self.index,
             keys,

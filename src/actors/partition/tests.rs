@@ -125,7 +125,7 @@ impl Harness {
     /// The sum of all totals, once the merger has taken every commit so far.
     async fn total_count(&self) -> i64 {
         self.merger.send(Flush).await.unwrap();
-        self.totals.iter().map(|e| e.total.count).sum()
+        self.totals.iter().map(|e| e.total().count).sum()
     }
 }
 

@@ -5,8 +5,14 @@
 use std::hash::BuildHasher;
 
 use super::rollups::{Bucket, RollupState, Slot, NO_BUCKET};
-use crate::core::key::{Key, KeyRef};
-use crate::core::rollup::Rollup;
+use crate::core::key::{Key, KeyHasher, KeyRef};
+use crate::core::packed::PackedRollup;
+
+/// The hash of a (slot, minute) bucket; recomputed rather than stored.
+#[inline]
+fn bucket_hash(hasher: &KeyHasher, slot: u32, minute: i64) -> u64 {
+    hasher.hash_one((slot, minute))
+}
 
 impl RollupState {
     /// Drops buckets under the watermark floor. Only called with nothing unsealed.
@@ -24,9 +30,14 @@ impl RollupState {
             return;
         }
         self.bucket_index.clear();
-        for (i, b) in self.buckets.iter().enumerate() {
-            self.bucket_index
-                .insert_unique(b.hash, i as u32, |&j| self.buckets[j as usize].hash);
+        let (hasher, buckets) = (&self.hasher, &self.buckets);
+        let rehash = |&j: &u32| {
+            let b = &buckets[j as usize];
+            bucket_hash(hasher, b.slot, b.minute)
+        };
+        for (i, b) in buckets.iter().enumerate() {
+            let hash = bucket_hash(hasher, b.slot, b.minute);
+            self.bucket_index.insert_unique(hash, i as u32, rehash);
         }
         for s in &mut self.slots {
             s.cur_bucket = NO_BUCKET;
@@ -60,25 +71,20 @@ impl RollupState {
         let slot = self.slots.len() as u32;
         self.slots.push(Slot {
             key,
-            hash,
-            rollup: Rollup::default(),
+            rollup: PackedRollup::default(),
             touched_epoch: 0,
             touched_idx: 0,
-            cur_minute: 0,
             cur_bucket: NO_BUCKET,
         });
-        self.index
-            .insert_unique(hash, slot, |&s| self.slots[s as usize].hash);
+        let (hasher, slots) = (&self.hasher, &self.slots);
+        self.index.insert_unique(hash, slot, |&s| {
+            slots[s as usize].key.as_ref().hash_with(hasher)
+        });
         slot
     }
 
-    #[inline]
-    fn bucket_hash(&self, slot: u32, minute: i64) -> u64 {
-        self.hasher.hash_one((slot, minute))
-    }
-
     pub(super) fn find_bucket(&self, slot: u32, minute: i64) -> Option<u32> {
-        let hash = self.bucket_hash(slot, minute);
+        let hash = bucket_hash(&self.hasher, slot, minute);
         self.bucket_index
             .find(hash, |&b| {
                 let b = &self.buckets[b as usize];
@@ -92,17 +98,19 @@ impl RollupState {
         if let Some(b) = self.find_bucket(slot, minute) {
             return b;
         }
-        let hash = self.bucket_hash(slot, minute);
+        let hash = bucket_hash(&self.hasher, slot, minute);
         let bucket = self.buckets.len() as u32;
         self.buckets.push(Bucket {
             slot,
             minute,
-            hash,
-            rollup: Rollup::default(),
+            rollup: PackedRollup::default(),
             touched_epoch: 0,
         });
-        self.bucket_index
-            .insert_unique(hash, bucket, |&b| self.buckets[b as usize].hash);
+        let (hasher, buckets) = (&self.hasher, &self.buckets);
+        self.bucket_index.insert_unique(hash, bucket, |&b| {
+            let b = &buckets[b as usize];
+            bucket_hash(hasher, b.slot, b.minute)
+        });
         bucket
     }
 }

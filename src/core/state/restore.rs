@@ -13,12 +13,12 @@ impl RollupState {
         let keys = self
             .slots
             .iter()
-            .map(|s| (s.key.clone(), s.rollup))
+            .map(|s| (s.key.clone(), s.rollup.get()))
             .collect();
         let minutes = self
             .buckets
             .iter()
-            .map(|b| (b.slot, b.minute, b.rollup))
+            .map(|b| (b.slot, b.minute, b.rollup.get()))
             .collect();
         (keys, minutes)
     }
@@ -32,14 +32,14 @@ impl RollupState {
                 self.push_slot(key, hash)
             }
         };
-        self.slots[slot as usize].rollup = rollup;
+        self.slots[slot as usize].rollup.set(&rollup);
         slot
     }
 
     /// Sets a bucket's absolute rollup, creating it if needed.
     pub(crate) fn put_bucket(&mut self, slot: u32, minute: i64, rollup: Rollup) {
         let b = self.bucket_for(slot, minute);
-        self.buckets[b as usize].rollup = rollup;
+        self.buckets[b as usize].rollup.set(&rollup);
     }
 
     /// Ends a restore: the position after the last applied snapshot, then eviction.

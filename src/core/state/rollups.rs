@@ -6,6 +6,7 @@ use hashbrown::HashTable;
 use crate::core::bucket::{minute_of, MinuteWatermark};
 use crate::core::event::EventRef;
 use crate::core::key::{Key, KeyHasher, KeyRef};
+use crate::core::packed::PackedRollup;
 use crate::core::rollup::Rollup;
 use crate::core::sealed::{RawRow, SealedEpoch};
 
@@ -33,25 +34,24 @@ impl Default for StateOptions {
 pub(super) const NO_BUCKET: u32 = u32::MAX;
 
 /// One key's entry. Slots are never moved or removed, so their index is a stable id.
+/// 64 bytes: no stored hash (the index recomputes it when it grows).
 #[derive(Debug, Clone)]
 pub(super) struct Slot {
     pub(super) key: Key,
-    pub(super) hash: u64,
-    pub(super) rollup: Rollup,
+    pub(super) rollup: PackedRollup,
     /// The epoch in which the key was last touched; `touched_idx` is valid for it.
     pub(super) touched_epoch: u64,
     pub(super) touched_idx: u32,
     /// Cache of the key's latest bucket, which almost every event hits.
-    pub(super) cur_minute: i64,
     pub(super) cur_bucket: u32,
 }
 
+/// One key's rollup in one minute; 40 bytes.
 #[derive(Debug, Clone)]
 pub(super) struct Bucket {
     pub(super) slot: u32,
     pub(super) minute: i64,
-    pub(super) hash: u64,
-    pub(super) rollup: Rollup,
+    pub(super) rollup: PackedRollup,
     pub(super) touched_epoch: u64,
 }
 
@@ -170,27 +170,28 @@ impl RollupState {
     }
 
     /// The cumulative rollup of a key.
-    pub fn get(&self, key: &KeyRef<'_>) -> Option<&Rollup> {
-        self.find_slot(key).map(|s| &self.slots[s as usize].rollup)
+    pub fn get(&self, key: &KeyRef<'_>) -> Option<Rollup> {
+        self.find_slot(key)
+            .map(|s| self.slots[s as usize].rollup.get())
     }
 
     /// The rollup of a key in the minute starting at `minute_ms`, if still in memory.
-    pub fn get_minute(&self, key: &KeyRef<'_>, minute_ms: i64) -> Option<&Rollup> {
+    pub fn get_minute(&self, key: &KeyRef<'_>, minute_ms: i64) -> Option<Rollup> {
         let slot = self.find_slot(key)?;
         self.find_bucket(slot, minute_ms)
-            .map(|b| &self.buckets[b as usize].rollup)
+            .map(|b| self.buckets[b as usize].rollup.get())
     }
 
     /// Every key with its cumulative rollup, in first-seen order.
-    pub fn iter(&self) -> impl Iterator<Item = (&Key, &Rollup)> + '_ {
-        self.slots.iter().map(|s| (&s.key, &s.rollup))
+    pub fn iter(&self) -> impl Iterator<Item = (&Key, Rollup)> + '_ {
+        self.slots.iter().map(|s| (&s.key, s.rollup.get()))
     }
 
     /// Every minute bucket in memory: (key, minute start, rollup).
-    pub fn minutes(&self) -> impl Iterator<Item = (&Key, i64, &Rollup)> + '_ {
+    pub fn minutes(&self) -> impl Iterator<Item = (&Key, i64, Rollup)> + '_ {
         self.buckets
             .iter()
-            .map(|b| (&self.slots[b.slot as usize].key, b.minute, &b.rollup))
+            .map(|b| (&self.slots[b.slot as usize].key, b.minute, b.rollup.get()))
     }
 
     /// Counts one event read at `offset` (normally `self.offset()`); the state's
@@ -212,14 +213,12 @@ impl RollupState {
             minute_of(ev.ts_ms.unwrap_or(ingest_ms)),
             self.options.bucket_horizon_minutes,
         );
-        let s = &mut self.slots[slot as usize];
-        let bucket = if s.cur_bucket != NO_BUCKET && s.cur_minute == minute {
-            s.cur_bucket
+        let cur = self.slots[slot as usize].cur_bucket;
+        let bucket = if cur != NO_BUCKET && self.buckets[cur as usize].minute == minute {
+            cur
         } else {
             let b = self.bucket_for(slot, minute);
-            let s = &mut self.slots[slot as usize];
-            s.cur_minute = minute;
-            s.cur_bucket = b;
+            self.slots[slot as usize].cur_bucket = b;
             b
         };
         let b = &mut self.buckets[bucket as usize];
@@ -263,7 +262,7 @@ impl RollupState {
             .iter()
             .map(|&s| {
                 let slot = &self.slots[s as usize];
-                (slot.key.clone(), slot.rollup)
+                (slot.key.clone(), slot.rollup.get())
             })
             .collect();
         let minutes = self
@@ -272,7 +271,7 @@ impl RollupState {
             .map(|&b| {
                 let bucket = &self.buckets[b as usize];
                 let key = self.slots[bucket.slot as usize].touched_idx;
-                (key, bucket.minute, bucket.rollup)
+                (key, bucket.minute, bucket.rollup.get())
             })
             .collect();
         let raw = self
