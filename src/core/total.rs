@@ -73,9 +73,12 @@ impl TotalEntry {
         if let Some(r) = rollup {
             partials.push((partition, *r));
         }
-        match partials.as_slice() {
-            [] => return false,
-            [(p, r)] => *self = TotalEntry::new(*p, r),
+        match partials.len() {
+            0 => return false,
+            1 => {
+                let (p, r) = partials[0];
+                *self = TotalEntry::new(p, &r);
+            }
             _ => {
                 let mut total = Rollup::default();
                 for (_, r) in &partials {
