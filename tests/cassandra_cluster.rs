@@ -1,0 +1,341 @@
+//! ssa on a real 3-node Cassandra cluster (`scripts/cassandra cluster`): a keyspace with
+//! replication factor 3, reads and writes at QUORUM, lightweight transactions at SERIAL.
+//! `ssa demo` and `ssa verify` run as the built binary. A first run ends EXACT; in a
+//! second, one node is SIGKILLed while the run is under way: two replicas of three
+//! still make a quorum, so the run ends EXACT with the node down, and again once the
+//! node is back (then read at ALL, which needs every replica to answer).
+//!
+//! The cluster runs on 127.0.0.61-63, addresses no other test uses, with its data in
+//! a temporary folder; it is stopped at the end, on failure too.
+
+mod common;
+
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use scylla::client::session::Session;
+use ssa::config::{CassandraConfig, ConsistencyName};
+
+const FIRST_ADDRESS: &str = "127.0.0.61";
+const NODES: [&str; 3] = ["127.0.0.61", "127.0.0.62", "127.0.0.63"];
+/// The node killed in the second run (not the seed, which gossip starts from).
+const VICTIM: &str = "127.0.0.63";
+
+/// The cluster of this test; stopped and wiped when dropped.
+struct Cluster {
+    root: PathBuf,
+}
+
+impl Cluster {
+    fn script(&self, args: &[&str]) -> std::process::Output {
+        let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("scripts/cassandra");
+        Command::new(script)
+            .arg("cluster")
+            .args(args)
+            .args(["--first-address", FIRST_ADDRESS, "--data-root"])
+            .arg(&self.root)
+            .stdin(Stdio::null())
+            .output()
+            .expect("scripts/cassandra runs")
+    }
+
+    /// `cluster start 3`: starts what is not running and waits until every node sees
+    /// every other UP. Exits 0 when the cluster is already up.
+    fn start(&self) {
+        let out = self.script(&["start", "3"]);
+        assert!(
+            out.status.success(),
+            "scripts/cassandra cluster start 3 failed:\n{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        eprintln!("{}", String::from_utf8_lossy(&out.stdout));
+    }
+
+    /// SIGKILL to one node, by the pid in its pid file; returns once the process is gone.
+    fn kill(&self, address: &str) {
+        let pid_file = self.root.join(address).join("cassandra.pid");
+        let pid: i32 = std::fs::read_to_string(&pid_file)
+            .unwrap_or_else(|e| panic!("{}: {e}", pid_file.display()))
+            .trim()
+            .parse()
+            .expect("a pid");
+        assert_eq!(unsafe { libc::kill(pid, libc::SIGKILL) }, 0, "kill {pid}");
+        let proc = PathBuf::from(format!("/proc/{pid}"));
+        let deadline = Instant::now() + Duration::from_secs(30);
+        while proc.exists() && Instant::now() < deadline {
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        assert!(
+            !proc.exists(),
+            "node {address} (pid {pid}) outlived SIGKILL"
+        );
+    }
+
+    fn contact_points() -> Vec<String> {
+        NODES.iter().map(|a| format!("{a}:9042")).collect()
+    }
+}
+
+impl Drop for Cluster {
+    fn drop(&mut self) {
+        let out = self.script(&["stop"]);
+        if !out.status.success() {
+            eprintln!(
+                "cluster stop: {}{}",
+                String::from_utf8_lossy(&out.stdout),
+                String::from_utf8_lossy(&out.stderr)
+            );
+        }
+        let _ = std::fs::remove_dir_all(&self.root);
+    }
+}
+
+/// A config file for ssa against the cluster: RF 3, QUORUM, SERIAL, no admin API.
+fn write_config(dir: &Path, keyspace: &str) -> PathBuf {
+    let points: Vec<String> = Cluster::contact_points()
+        .iter()
+        .map(|p| format!("\"{p}\""))
+        .collect();
+    let text = format!(
+        "[cassandra]\n\
+         contact_points = [{}]\n\
+         keyspace = \"{keyspace}\"\n\
+         replication_class = \"SimpleStrategy\"\n\
+         replication_factor = 3\n\
+         consistency = \"quorum\"\n\
+         serial_consistency = \"serial\"\n\n\
+         [processor]\n\
+         flush_interval = \"200ms\"\n\
+         retry_backoff_max = \"500ms\"\n\n\
+         [admin]\n\
+         enabled = false\n",
+        points.join(", ")
+    );
+    let path = dir.join(format!("{keyspace}.toml"));
+    std::fs::write(&path, text).unwrap();
+    path
+}
+
+/// `ssa ARGS` in the background, stdout and stderr to files in `dir`.
+fn spawn_ssa(dir: &Path, name: &str, args: &[&str], env: &[(&str, &str)]) -> Child {
+    let mut cmd = Command::new(common::ssa_bin());
+    cmd.args(args)
+        .env_remove("RUST_LOG")
+        .env("NO_COLOR", "1")
+        .stdin(Stdio::null())
+        .stdout(std::fs::File::create(dir.join(format!("{name}.out"))).unwrap())
+        .stderr(std::fs::File::create(dir.join(format!("{name}.err"))).unwrap());
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    cmd.spawn().expect("ssa starts")
+}
+
+/// Waits for `child` to end (killing it and failing after `limit`); returns its stdout.
+fn finish(mut child: Child, dir: &Path, name: &str, limit: Duration) -> String {
+    let started = Instant::now();
+    let status = loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            break status;
+        }
+        if started.elapsed() > limit {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!(
+                "ssa {name} still running after {limit:?}; stderr:\n{}",
+                std::fs::read_to_string(dir.join(format!("{name}.err"))).unwrap_or_default()
+            );
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    let stdout = std::fs::read_to_string(dir.join(format!("{name}.out"))).unwrap_or_default();
+    assert!(
+        status.success(),
+        "ssa {name} exited with {status}:\n{stdout}{}",
+        std::fs::read_to_string(dir.join(format!("{name}.err"))).unwrap_or_default()
+    );
+    stdout
+}
+
+/// `ssa verify` over `cycles` with `config`; asserts EXACT with every raw row there.
+fn verify_exact(
+    dir: &Path,
+    name: &str,
+    config: &Path,
+    cycles: &str,
+    events: u64,
+    env: &[(&str, &str)],
+) {
+    let child = spawn_ssa(
+        dir,
+        name,
+        &[
+            "verify",
+            "--config",
+            config.to_str().unwrap(),
+            "--cycles",
+            cycles,
+        ],
+        env,
+    );
+    let stdout = finish(child, dir, name, Duration::from_secs(300));
+    assert!(
+        stdout.lines().any(|l| l.trim() == "EXACT"),
+        "{name}:\n{stdout}"
+    );
+    assert!(
+        stdout.contains(&format!("raw rows: {events} (expected {events})")),
+        "{name}:\n{stdout}"
+    );
+}
+
+fn demo_args<'a>(config: &'a Path, cycles: &'a str, rate: &'a str) -> Vec<&'a str> {
+    vec![
+        "demo",
+        "--config",
+        config.to_str().unwrap(),
+        "--cycles",
+        cycles,
+        "--partitions",
+        "2",
+        "--rate",
+        rate,
+        "--quiet",
+    ]
+}
+
+async fn cluster_session(keyspace: &str) -> Arc<Session> {
+    let config = CassandraConfig {
+        contact_points: Cluster::contact_points(),
+        keyspace: keyspace.to_string(),
+        consistency: ConsistencyName::Quorum,
+        ..CassandraConfig::default()
+    };
+    ssa::cassandra::connect(&config)
+        .await
+        .expect("the cluster answers")
+}
+
+/// The replication of `keyspace` as the cluster's schema tables hold it.
+async fn replication(session: &Session, keyspace: &str) -> String {
+    let rows = session
+        .query_unpaged(
+            "SELECT replication FROM system_schema.keyspaces WHERE keyspace_name = ?",
+            (keyspace,),
+        )
+        .await
+        .unwrap()
+        .into_rows_result()
+        .unwrap();
+    let (map,): (std::collections::BTreeMap<String, String>,) = rows.single_row().unwrap();
+    format!("{map:?}")
+}
+
+/// The highest offset partition `p0` has committed (0 before its first checkpoint).
+async fn committed_p0(session: &Session, keyspace: &str) -> i64 {
+    let q = session
+        .query_unpaged(
+            format!("SELECT max(offset) FROM {keyspace}.checkpoints WHERE partition_id = 'p0'"),
+            (),
+        )
+        .await;
+    match q.ok().and_then(|r| r.into_rows_result().ok()) {
+        Some(rows) => rows
+            .single_row::<(Option<i64>,)>()
+            .ok()
+            .and_then(|(o,)| o)
+            .unwrap_or(0),
+        None => 0,
+    }
+}
+
+#[test]
+fn three_nodes_at_quorum_stay_exact_through_the_loss_of_one() {
+    let started = Instant::now();
+    let cluster = Cluster {
+        root: std::env::temp_dir().join(format!("ssa-cluster-test-{}", std::process::id())),
+    };
+    cluster.start();
+    let dir = tempfile::tempdir().unwrap();
+    let io = common::io_runtime();
+
+    // 1. All three nodes up: a run as fast as the cluster takes it, then verify.
+    let keyspace = common::unique_keyspace("cluster");
+    let config = write_config(dir.path(), &keyspace);
+    let cycles = "0..60000";
+    let demo = spawn_ssa(dir.path(), "demo1", &demo_args(&config, cycles, "0"), &[]);
+    let out = finish(demo, dir.path(), "demo1", Duration::from_secs(300));
+    assert!(
+        out.contains("demo done: 60000 events committed by 2 partitions"),
+        "{out}"
+    );
+    let session = io.block_on(cluster_session(&keyspace));
+    let repl = io.block_on(replication(&session, &keyspace));
+    assert!(
+        repl.contains("\"replication_factor\": \"3\"") && repl.contains("SimpleStrategy"),
+        "{repl}"
+    );
+    verify_exact(dir.path(), "verify1", &config, cycles, 60_000, &[]);
+
+    // 2. One node SIGKILLed while a run is under way (the generator's rate keeps the
+    //    run going for about 25 s): QUORUM needs 2 of 3, the run ends EXACT.
+    let keyspace = common::unique_keyspace("cluster_loss");
+    let config = write_config(dir.path(), &keyspace);
+    let cycles = "0..200000";
+    let demo = spawn_ssa(
+        dir.path(),
+        "demo2",
+        &demo_args(&config, cycles, "8000"),
+        &[],
+    );
+    let committed_at_kill = io.block_on(async {
+        let deadline = Instant::now() + Duration::from_secs(120);
+        loop {
+            assert!(Instant::now() < deadline, "no commit within 120 s");
+            tokio::time::sleep(Duration::from_millis(100)).await;
+            let offset = committed_p0(&session, &keyspace).await;
+            if offset > 5_000 {
+                return offset;
+            }
+        }
+    });
+    cluster.kill(VICTIM);
+    assert!(
+        committed_at_kill < 100_000,
+        "the kill must land while p0 still has events to commit ({committed_at_kill} of 100000)"
+    );
+    let out = finish(demo, dir.path(), "demo2", Duration::from_secs(300));
+    assert!(
+        out.contains("demo done: 200000 events committed by 2 partitions"),
+        "{out}"
+    );
+    // Read at QUORUM with the node still down.
+    verify_exact(
+        dir.path(),
+        "verify2_node_down",
+        &config,
+        cycles,
+        200_000,
+        &[],
+    );
+
+    // 3. The node back: `cluster start` starts only what is down and waits until
+    //    every node sees every other UP; a read at ALL needs all three replicas.
+    cluster.start();
+    verify_exact(
+        dir.path(),
+        "verify3_all",
+        &config,
+        cycles,
+        200_000,
+        &[("SSA_CASSANDRA__CONSISTENCY", "all")],
+    );
+    eprintln!(
+        "cluster test: {:.1} s in all",
+        started.elapsed().as_secs_f64()
+    );
+    drop(session);
+}
