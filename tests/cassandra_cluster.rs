@@ -78,6 +78,27 @@ impl Cluster {
         );
     }
 
+    /// The clusters of earlier runs of this test that ended without their `Drop` (an
+    /// interrupted `cargo test`): their nodes run on in sessions of their own and hold
+    /// the addresses. Stopped by their pid files, their folders removed.
+    fn stop_leftovers() {
+        const PREFIX: &str = "ssa-cluster-test-";
+        let Ok(entries) = std::fs::read_dir(std::env::temp_dir()) else {
+            return;
+        };
+        for entry in entries.flatten() {
+            let name = entry.file_name().to_string_lossy().into_owned();
+            let Some(pid) = name.strip_prefix(PREFIX) else {
+                continue;
+            };
+            if Path::new("/proc").join(pid).exists() {
+                continue; // its test is still running
+            }
+            eprintln!("stopping the cluster left in {}", entry.path().display());
+            drop(Cluster { root: entry.path() });
+        }
+    }
+
     fn contact_points() -> Vec<String> {
         NODES.iter().map(|a| format!("{a}:9042")).collect()
     }
@@ -124,8 +145,21 @@ fn write_config(dir: &Path, keyspace: &str) -> PathBuf {
     path
 }
 
+/// A running `ssa`; killed when dropped, so that a failing test leaves none behind
+/// (a demo whose cluster is gone would wait for it forever).
+struct Ssa(Child);
+
+impl Drop for Ssa {
+    fn drop(&mut self) {
+        if let Ok(None) = self.0.try_wait() {
+            let _ = self.0.kill();
+            let _ = self.0.wait();
+        }
+    }
+}
+
 /// `ssa ARGS` in the background, stdout and stderr to files in `dir`.
-fn spawn_ssa(dir: &Path, name: &str, args: &[&str], env: &[(&str, &str)]) -> Child {
+fn spawn_ssa(dir: &Path, name: &str, args: &[&str], env: &[(&str, &str)]) -> Ssa {
     let mut cmd = Command::new(common::ssa_bin());
     cmd.args(args)
         .env_remove("RUST_LOG")
@@ -136,19 +170,17 @@ fn spawn_ssa(dir: &Path, name: &str, args: &[&str], env: &[(&str, &str)]) -> Chi
     for (k, v) in env {
         cmd.env(k, v);
     }
-    cmd.spawn().expect("ssa starts")
+    Ssa(cmd.spawn().expect("ssa starts"))
 }
 
 /// Waits for `child` to end (killing it and failing after `limit`); returns its stdout.
-fn finish(mut child: Child, dir: &Path, name: &str, limit: Duration) -> String {
+fn finish(mut ssa: Ssa, dir: &Path, name: &str, limit: Duration) -> String {
     let started = Instant::now();
     let status = loop {
-        if let Some(status) = child.try_wait().unwrap() {
+        if let Some(status) = ssa.0.try_wait().unwrap() {
             break status;
         }
         if started.elapsed() > limit {
-            let _ = child.kill();
-            let _ = child.wait();
             panic!(
                 "ssa {name} still running after {limit:?}; stderr:\n{}",
                 std::fs::read_to_string(dir.join(format!("{name}.err"))).unwrap_or_default()
@@ -278,6 +310,7 @@ async fn pending_hints(session: &Session, node: &str) -> Result<usize, String> {
 #[test]
 fn three_nodes_at_quorum_stay_exact_through_the_loss_of_one() {
     let started = Instant::now();
+    Cluster::stop_leftovers();
     let cluster = Cluster {
         root: std::env::temp_dir().join(format!("ssa-cluster-test-{}", std::process::id())),
     };
