@@ -146,11 +146,16 @@ fn counted(io: &tokio::runtime::Runtime, keyspace: &str, partition: &str) -> (i6
 /// its next restore reads the `checkpoints` table.
 fn kill_to_cold_restore(api: &Api, id: &str) {
     api.post("/actors/checkpoint/kill", None).expect(200);
-    api.post(&format!("/partitions/{id}/kill"), None).expect(200);
+    api.post(&format!("/partitions/{id}/kill"), None)
+        .expect(200);
 }
 
 fn exact(io: &tokio::runtime::Runtime, keyspace: &str, cycles: Range<u64>) {
-    let report = common::verify(io, keyspace, &common::verify_args(cycles.clone(), Format::Seed));
+    let report = common::verify(
+        io,
+        keyspace,
+        &common::verify_args(cycles.clone(), Format::Seed),
+    );
     assert!(report.is_exact(), "{report:?}");
     assert_eq!(report.raw_rows, Some(cycles.end - cycles.start));
 }

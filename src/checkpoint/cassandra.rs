@@ -11,8 +11,8 @@ use scylla::client::session::Session;
 use scylla::statement::prepared::PreparedStatement;
 use scylla::value::CqlTimestamp;
 
-use super::identity::{name, parse_name};
 use super::chain::{Loaded, Stored};
+use super::identity::{name, parse_name};
 use super::{newest_chain, Chain, CheckpointError, Identity, StoredIdentity};
 use crate::core::{decode, reassemble, split_chunks, Snapshot, SnapshotKind};
 
@@ -38,6 +38,8 @@ fn store_err(what: &'static str, partition: &str, e: impl std::fmt::Display) -> 
 }
 
 type ChunkRow = (i64, i32, i32, Option<i64>, Vec<u8>);
+/// One chunk of a snapshot: index, count, offset column, bytes.
+type Chunk = (i32, i32, Option<i64>, Vec<u8>);
 type IdentityRow = (String, String, i32, i32, String, bool);
 
 impl CassandraStore {
@@ -164,7 +166,7 @@ impl CassandraStore {
     }
 
     fn assemble(rows: Vec<ChunkRow>) -> BTreeMap<u64, Loaded> {
-        let mut by_seq: BTreeMap<u64, Vec<(i32, i32, Option<i64>, Vec<u8>)>> = BTreeMap::new();
+        let mut by_seq: BTreeMap<u64, Vec<Chunk>> = BTreeMap::new();
         for (seq, chunk, chunks, offset, data) in rows {
             by_seq
                 .entry(seq as u64)

@@ -131,7 +131,10 @@ fn fallback(end: u64, newer: &BTreeMap<u64, Loaded>) -> Option<Fallback> {
         return None;
     }
     let (damaged_seq, reason) = if first > end + 1 {
-        (end + 1, format!("the snapshot of epoch {} is missing", end + 1))
+        (
+            end + 1,
+            format!("the snapshot of epoch {} is missing", end + 1),
+        )
     } else {
         let reason = match &loaded.snapshot {
             Stored::Corrupt(why) => why.clone(),
@@ -213,7 +216,10 @@ mod tests {
         let c = chain(vec![base(1), delta(2), corrupt(3)]);
         assert_eq!(c.epoch(), 2);
         let f = c.fallback.unwrap();
-        assert_eq!((f.damaged_seq, f.lost_epoch, f.lost_offset), (3, 3, Some(30)));
+        assert_eq!(
+            (f.damaged_seq, f.lost_epoch, f.lost_offset),
+            (3, 3, Some(30))
+        );
         assert!(f.reason.contains("checksum"), "{}", f.reason);
     }
 
@@ -222,7 +228,10 @@ mod tests {
         let c = chain(vec![base(1), delta(2), delta(3), corrupt(4), delta(5)]);
         assert_eq!((c.base.as_ref().unwrap().epoch, c.epoch()), (1, 3));
         let f = c.fallback.unwrap();
-        assert_eq!((f.damaged_seq, f.lost_epoch, f.lost_offset), (4, 5, Some(50)));
+        assert_eq!(
+            (f.damaged_seq, f.lost_epoch, f.lost_offset),
+            (4, 5, Some(50))
+        );
     }
 
     #[test]

@@ -59,13 +59,14 @@ async fn load(
     let base_seq = chain.base.as_ref().map(|b| b.epoch);
     let epoch = chain.epoch();
     let fallback = chain.fallback;
-    let state = crate::core::restore(partition, options, chain.base, chain.deltas).map_err(|e| {
-        CheckpointError::Store {
-            what: "restoring from snapshots",
-            partition: partition.to_string(),
-            message: e.to_string(),
-        }
-    })?;
+    let state =
+        crate::core::restore(partition, options, chain.base, chain.deltas).map_err(|e| {
+            CheckpointError::Store {
+                what: "restoring from snapshots",
+                partition: partition.to_string(),
+                message: e.to_string(),
+            }
+        })?;
     if fallback.is_some() {
         store.truncate_after(partition, epoch).await?;
     }
@@ -119,8 +120,7 @@ impl Handler<Restore> for CheckpointActor {
                 bases.clear();
                 bases.push_back(seq);
             }
-            act.committed
-                .insert(partition, committed.state.clone());
+            act.committed.insert(partition, committed.state.clone());
             Ok(committed)
         })))
     }

@@ -78,7 +78,8 @@ impl Handler<Unload> for PartitionActor {
     type Result = ResponseFuture<()>;
 
     fn handle(&mut self, _: Unload, ctx: &mut Self::Context) -> Self::Result {
-        let unloaded = |p: &Phase| matches!(p, Phase::Stopped(ResumePoint::Restore) | Phase::Corrupt);
+        let unloaded =
+            |p: &Phase| matches!(p, Phase::Stopped(ResumePoint::Restore) | Phase::Corrupt);
         if matches!(self.phase, Phase::Stopped(_)) && !unloaded(&self.phase) {
             self.unloading = true;
             ctx.stop();
