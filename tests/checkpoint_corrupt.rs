@@ -112,6 +112,8 @@ fn seqs(io: &tokio::runtime::Runtime, keyspace: &str, partition: &str) -> Vec<i6
             .unwrap()
             .map(|r| r.unwrap().0)
             .collect();
+        // The table keeps the newest first.
+        seqs.sort_unstable();
         seqs.dedup();
         seqs
     })
