@@ -266,3 +266,88 @@ fn no_chain_that_decodes_stops_the_partition_until_it_is_reset() {
     gen_stop.cancel();
     io.block_on(common::drop_keyspace(&session, &keyspace));
 }
+
+/// A shared source cannot replay: after the fallback, the events of the lost
+/// epochs are counted as lost and none of their rows is left behind.
+#[test]
+fn a_shared_source_counts_what_a_fallback_loses_and_keeps_its_rows_consistent() {
+    use std::io::{Read, Write};
+    let io = common::io_runtime();
+    let (session, keyspace) = io.block_on(common::keyspace_with_schema("corrupt_shared"));
+    let n = 30_000u64;
+    let mut first = Vec::new();
+    for c in 0..n {
+        Workload::default().write_line(c, &mut first);
+    }
+    // First connection: n lines, then EOF. Second (after the restore): held open.
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap();
+    std::thread::spawn(move || {
+        let (mut s, _) = listener.accept().unwrap();
+        s.write_all(&first).unwrap();
+        drop(s);
+        let (mut s, _) = listener.accept().unwrap();
+        while matches!(s.read(&mut [0; 64]), Ok(n) if n > 0) {}
+    });
+    let mut config: Config = common::test_config(&keyspace);
+    config.processor.max_epoch_events = 3_000;
+    config.processor.checkpoint_compact_every = 4;
+    config.partitions = vec![ssa::config::PartitionConfig {
+        id: "s0".into(),
+        source: format!("tcp://{addr}"),
+        mode: ssa::config::SourceMode::Shared,
+        format: Format::Seed,
+        index: 0,
+        count: 1,
+    }];
+    let h = Harness::start(config, &io, Some(TOKEN));
+    let api = &h.api;
+    wait_state(api, "s0", "finished");
+    api.post("/partitions/s0/stop", None).expect(200);
+    let newest = *seqs(&io, &keyspace, "s0").last().unwrap();
+    corrupt(&io, &keyspace, "s0", &[newest]);
+    kill_to_cold_restore(api, "s0");
+    api.post("/partitions/s0/start", None).expect(200);
+
+    let s0 = wait_state(api, "s0", "running");
+    let kept = s0["committed_offset"].as_u64().unwrap();
+    assert!(kept < n, "{s0}");
+    assert_eq!(s0["corrupt_checkpoints"], 1, "{s0}");
+    assert_eq!(s0["lost_events"].as_u64(), Some(n - kept), "{s0}");
+    // The repair runs in the background: wait until the rows agree with the
+    // restored state (raw rows, partials and minute buckets), each event once.
+    let kept = i64::try_from(kept).unwrap();
+    let raw = |io: &tokio::runtime::Runtime| {
+        io.block_on(async {
+            let s = common::session(&keyspace).await;
+            s.query_unpaged(
+                format!(
+                    "SELECT count(*) FROM {keyspace}.events_raw WHERE partition_id = 's0' AND bucket = 0"
+                ),
+                (),
+            )
+            .await
+            .unwrap()
+            .into_rows_result()
+            .unwrap()
+            .single_row::<(i64,)>()
+            .unwrap()
+            .0
+        })
+    };
+    let deadline = std::time::Instant::now() + LIMIT;
+    loop {
+        let now = (raw(&io), counted(&io, &keyspace, "s0"));
+        if now == (kept, (kept, kept)) {
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "rows never matched the restored offset {kept}: {now:?}"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+
+    drop(h);
+    io.block_on(common::drop_keyspace(&session, &keyspace));
+}
