@@ -44,6 +44,9 @@ impl Actor for CheckpointActor {
 impl Supervised for CheckpointActor {
     fn restarting(&mut self, _: &mut Self::Context) {
         metrics::record_restart(ActorKind::Checkpoint, RestartCause::Killed);
+        // What it remembered is gone: the next restore of each partition reads
+        // the store.
+        self.committed.clear();
         tracing::warn!(actor = "checkpoint", "checkpoint actor restarted");
     }
 }
