@@ -78,7 +78,14 @@ pub static MALFORMED: LazyLock<IntCounterVec> = LazyLock::new(|| {
 pub static LOST_AT_MOST_ONCE: LazyLock<IntCounterVec> = LazyLock::new(|| {
     counter_vec(
         "ssa_events_lost_total",
-        "Events of uncommitted epochs dropped on restart of a shared (non-replayable) source.",
+        "Events dropped on restart of a shared (non-replayable) source: those of uncommitted epochs, and those of committed epochs whose snapshots were found damaged.",
+        &[PARTITION],
+    )
+});
+pub static CHECKPOINT_CORRUPT: LazyLock<IntCounterVec> = LazyLock::new(|| {
+    counter_vec(
+        "ssa_checkpoint_corrupt_total",
+        "Restores that found a partition's newest snapshot chain damaged (checksum, decoding, missing chunks) and fell back to an older chain, or found none.",
         &[PARTITION],
     )
 });
@@ -255,7 +262,12 @@ pub fn restarts_by_series() -> Vec<(&'static str, &'static str, u64)> {
 
 /// Drops the series of a partition that was removed, so labels stay bounded.
 pub fn forget_partition(id: &str) {
-    for vec in [&*EVENTS_IN, &*EVENTS_COMMITTED, &*LOST_AT_MOST_ONCE] {
+    for vec in [
+        &*EVENTS_IN,
+        &*EVENTS_COMMITTED,
+        &*LOST_AT_MOST_ONCE,
+        &*CHECKPOINT_CORRUPT,
+    ] {
         let _ = vec.remove_label_values(&[id]);
     }
     for vec in [
@@ -283,6 +295,7 @@ pub fn init() {
     LazyLock::force(&EVENTS_COMMITTED);
     LazyLock::force(&MALFORMED);
     LazyLock::force(&LOST_AT_MOST_ONCE);
+    LazyLock::force(&CHECKPOINT_CORRUPT);
     LazyLock::force(&RAW_ROWS_WRITTEN);
     LazyLock::force(&ROLLUP_ROWS_WRITTEN);
     LazyLock::force(&TOTAL_ROWS_WRITTEN);

@@ -161,11 +161,15 @@ impl Handler<Committed> for Merger {
 }
 
 /// A partition restored its committed state: replace all of its partials.
+/// `touched` are the keys epochs past the restored one wrote (their intents):
+/// their totals are rewritten whatever this process holds of them, since a
+/// total may have been written from a partial that is no longer committed.
 #[derive(Message)]
 #[rtype(result = "()")]
 pub struct Reset {
     pub partition: u16,
     pub keys: Vec<(Key, Rollup)>,
+    pub touched: Vec<Key>,
 }
 
 impl Handler<Reset> for Merger {
@@ -190,6 +194,9 @@ impl Handler<Reset> for Merger {
             if !unchanged {
                 self.set(msg.partition, key, Some(rollup));
             }
+        }
+        if self.sink.is_some() {
+            self.dirty.extend(msg.touched);
         }
         self.after_change(ctx);
     }

@@ -156,6 +156,36 @@ pub async fn stop(
     Ok(web::Json(stopped))
 }
 
+/// Starts a partition over from offset 0: its snapshots, intents, raw rows,
+/// partial and minute rollups and dead letters are deleted and its partials leave
+/// the totals, then it reads its source from the start. For a partition whose
+/// snapshots no longer decode (`corrupt`), or one stopped on purpose; the same
+/// reset as `POST /partitions?reset=true`, under the partition's own identity.
+#[utoipa::path(
+    post,
+    operation_id = "reset_partition",
+    path = "/partitions/{id}/reset",
+    tag = "partitions",
+    params(("id" = String, Path, description = "partition id")),
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "reset; it restarts from offset 0", body = PartitionSnapshot),
+        (status = 401, description = "no valid bearer token", body = ErrorBody, headers(("WWW-Authenticate" = String, description = "`Bearer realm=\"ssa-admin\"`"))),
+        (status = 403, description = "no token is configured: mutating calls are disabled", body = ErrorBody),
+        (status = 404, description = "no such partition", body = ErrorBody),
+        (status = 409, description = "the partition is neither `stopped` nor `corrupt` (`partition_state`): stop it first", body = ErrorBody),
+        (status = 503, description = "the processor is starting (`starting`, e.g. Cassandra does not answer), an actor did not answer, or the reset could not reach its store (`unavailable`)", body = ErrorBody),
+    )
+)]
+pub async fn reset(
+    state: web::Data<AdminState>,
+    id: web::Path<String>,
+) -> Result<web::Json<PartitionSnapshot>, ApiError> {
+    let reset = state.processor()?.reset_partition(&id).await?;
+    tracing::info!(partition = %id, "partition reset over the admin api");
+    Ok(web::Json(reset))
+}
+
 /// Resumes a stopped partition from where it stopped.
 #[utoipa::path(
     post,

@@ -16,6 +16,12 @@ pub enum CheckpointError {
         #[source]
         source: std::io::Error,
     },
+    #[error("checkpoint store: no snapshot chain of partition {partition} decodes (epoch {seq}: {reason}); reset the partition to start it over")]
+    Unrecoverable {
+        partition: String,
+        seq: u64,
+        reason: String,
+    },
     #[error(transparent)]
     Identity(#[from] super::IdentityMismatch),
     #[error(transparent)]

@@ -116,6 +116,7 @@ fn describe(error: figment::Error, file: Option<&Path>) -> ConfigError {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::config::{ConsistencyName, SerialConsistencyName};
     use std::io::Write;
 
     fn write(text: &str) -> tempfile::NamedTempFile {
@@ -177,6 +178,67 @@ mod tests {
             .to_string();
         assert!(err.contains("admin.token"), "{err}");
         assert!(!err.contains("918273645"), "{err}");
+    }
+
+    #[test]
+    fn a_cluster_at_quorum_with_serial_lightweight_transactions_loads() {
+        let file = write(
+            "[cassandra]\ncontact_points = [\"10.0.0.1:9042\", \"10.0.0.2:9042\", \"10.0.0.3:9042\"]\n\
+             replication_factor = 3\nconsistency = \"quorum\"\nserial_consistency = \"serial\"\n",
+        );
+        let config = load(Some(file.path()), &Overrides::default()).unwrap();
+        assert_eq!(config.cassandra.contact_points.len(), 3);
+        assert_eq!(config.cassandra.replication_factor, 3);
+        assert_eq!(config.cassandra.consistency, ConsistencyName::Quorum);
+        assert_eq!(
+            config.cassandra.serial_consistency,
+            SerialConsistencyName::Serial
+        );
+
+        for name in ["local_serial", "LOCAL_SERIAL"] {
+            let file = write(&format!("[cassandra]\nserial_consistency = \"{name}\"\n"));
+            let config = load(Some(file.path()), &Overrides::default()).unwrap();
+            assert_eq!(
+                config.cassandra.serial_consistency,
+                SerialConsistencyName::LocalSerial
+            );
+        }
+        let file = write("[cassandra]\nserial_consistency = \"SERIAL\"\n");
+        let config = load(Some(file.path()), &Overrides::default()).unwrap();
+        assert_eq!(
+            config.cassandra.serial_consistency,
+            SerialConsistencyName::Serial
+        );
+    }
+
+    #[test]
+    fn serial_consistency_defaults_to_serial() {
+        assert_eq!(
+            Config::default().cassandra.serial_consistency,
+            SerialConsistencyName::Serial
+        );
+    }
+
+    #[test]
+    fn a_serial_consistency_that_is_not_serial_names_the_key_and_the_choices() {
+        // A plain consistency level is no serial consistency, and neither is a typo.
+        for bad in ["\"quorum\"", "\"local_quorum\"", "\"SERIALS\"", "\"\"", "1"] {
+            let file = write(&format!("[cassandra]\nserial_consistency = {bad}\n"));
+            let err = load(Some(file.path()), &Overrides::default())
+                .unwrap_err()
+                .to_string();
+            assert!(err.contains("cassandra.serial_consistency"), "{bad}: {err}");
+            assert!(err.contains(&file.path().display().to_string()), "{err}");
+            if bad.starts_with('"') {
+                assert!(
+                    err.contains(&format!(
+                        "`{}` is not a serial consistency",
+                        bad.trim_matches('"')
+                    )) && err.contains("`serial` or `local_serial`"),
+                    "{bad}: {err}"
+                );
+            }
+        }
     }
 
     #[test]

@@ -163,7 +163,7 @@ mod tests {
                 }
             ]
         );
-        let x = state.get(&key(1, "x").as_ref()).copied();
+        let x = state.get(&key(1, "x").as_ref());
         assert_eq!(x.map(|r| r.count), Some(2));
         assert_eq!(plan.keys, [(key(1, "x"), x), (key(2, "y"), None)]);
         assert_eq!(plan.minutes, [(key(1, "x"), 0, x), (key(2, "y"), 0, None)]);

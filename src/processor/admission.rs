@@ -64,7 +64,7 @@ impl Processor {
                     self.record_identity(&part.id, identity, false, false)
                         .await?
                 }
-                Admission::Reset => self.reset_partition(&part.id, identity).await?,
+                Admission::Reset => self.start_over(&part.id, identity).await?,
             }
         }
         Ok(())
@@ -95,7 +95,11 @@ impl Processor {
     /// intents, rows and dead letters are deleted and its partials leave the totals.
     /// The new identity is recorded first with `reset_pending`, so that a reset
     /// cut short is finished on the next start.
-    async fn reset_partition(&self, id: &str, identity: Identity) -> Result<(), ProcessorError> {
+    pub(super) async fn start_over(
+        &self,
+        id: &str,
+        identity: Identity,
+    ) -> Result<(), ProcessorError> {
         let index = self.index_of(id)?;
         self.record_identity(id, identity, true, true).await?;
         let keys = match self.cassandra.clone() {

@@ -9,8 +9,9 @@ use actix::prelude::*;
 use super::{Processor, ProcessorError};
 use crate::actors::partition::{
     Drain, KillPartition, Lifecycle, PartitionActor, PartitionSnapshot, PartitionStatus, Resume,
-    Retire,
+    Retire, Unload,
 };
+use crate::checkpoint::Identity;
 use crate::config::{PartitionConfig, SourceMode};
 
 /// One partition as the rest of the process sees it.
@@ -178,6 +179,29 @@ impl Processor {
                 state: "not stopped",
             });
         }
+        handle.addr.send(Resume).await.map_err(unavailable)?;
+        Ok(handle.status.snapshot())
+    }
+
+    /// Starts a stopped or `corrupt` partition over from offset 0 under its
+    /// configured identity, as `?reset=true` does for a re-added one: its
+    /// snapshots, intents, rows and dead letters are deleted and its partials leave
+    /// the totals, then it restores (from nothing) and reads from offset 0.
+    pub async fn reset_partition(&self, id: &str) -> Result<PartitionSnapshot, ProcessorError> {
+        let _guard = self.changing.lock().await;
+        let handle = self.find(id)?;
+        self.refuse_while_draining()?;
+        if !matches!(
+            handle.status.lifecycle(),
+            Lifecycle::Stopped | Lifecycle::Corrupt
+        ) {
+            return Err(ProcessorError::State {
+                id: id.to_string(),
+                state: "neither stopped nor corrupt",
+            });
+        }
+        handle.addr.send(Unload).await.map_err(unavailable)?;
+        self.start_over(id, Identity::of(&handle.config)).await?;
         handle.addr.send(Resume).await.map_err(unavailable)?;
         Ok(handle.status.snapshot())
     }

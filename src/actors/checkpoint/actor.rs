@@ -40,6 +40,7 @@ impl Actor for CheckpointActor {
 impl Supervised for CheckpointActor {
     fn restarting(&mut self, _: &mut Self::Context) {
         metrics::record_restart(ActorKind::Checkpoint, RestartCause::Killed);
+        // It holds no state of its own to lose: every restore reads the store.
         tracing::warn!(actor = "checkpoint", "checkpoint actor restarted");
     }
 }

@@ -150,12 +150,12 @@ mod tests {
         );
         assert_eq!(store.identity("p1").await.unwrap(), Some(stored));
 
-        let (state, epoch) = actor
+        let committed = actor
             .send(restore("p1", identity(1, 2)))
             .await
             .unwrap()
             .unwrap();
-        assert_eq!((state.offset(), epoch), (0, 0));
+        assert_eq!((committed.state.offset(), committed.epoch), (0, 0));
         // Known now: a second refusal comes from memory, the same.
         let again = actor.send(restore("p1", identity(1, 4))).await.unwrap();
         assert!(matches!(again, Err(CheckpointError::Identity(m)) if m.field == "count"));

@@ -5,7 +5,8 @@
 //!
 //! - `actor`: the actor, what it remembers per partition, and its kill switch.
 //! - `persist`: persisting one snapshot (the commit point of an epoch).
-//! - `restore`: a partition's committed state, from the store.
+//! - `restore`: a partition's committed state, from the store's newest chain
+//!   that decodes (falling back past damaged snapshots).
 //! - `identity`: loading and recording a partition's identity.
 
 mod actor;
@@ -15,5 +16,5 @@ mod restore;
 
 pub use actor::{CheckpointActor, KillCheckpoint};
 pub use identity::{LoadIdentity, RecordIdentity};
-pub use persist::Persist;
-pub use restore::Restore;
+pub use persist::{Persist, Persisted};
+pub use restore::{Committed, Restore};

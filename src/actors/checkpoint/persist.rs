@@ -12,14 +12,22 @@ use crate::runtime::on_io;
 
 /// Persist one snapshot; the reply is the commit point of its epoch.
 #[derive(Message)]
-#[rtype(result = "Result<(), CheckpointError>")]
+#[rtype(result = "Result<Persisted, CheckpointError>")]
 pub struct Persist {
     pub snapshot: Arc<Snapshot>,
     pub bytes: Arc<Vec<u8>>,
 }
 
+/// A persisted snapshot, and whether older ones were pruned with it.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Persisted {
+    /// Snapshots older than this seq (the oldest base kept) were deleted: no
+    /// restore can fall back to an epoch before it any more.
+    pub pruned_below: Option<u64>,
+}
+
 impl Handler<Persist> for CheckpointActor {
-    type Result = AtomicResponse<Self, Result<(), CheckpointError>>;
+    type Result = AtomicResponse<Self, Result<Persisted, CheckpointError>>;
 
     fn handle(&mut self, msg: Persist, _: &mut Self::Context) -> Self::Result {
         let store = self.store.clone();
@@ -44,12 +52,16 @@ impl Handler<Persist> for CheckpointActor {
             metrics::CHECKPOINT_KEYS
                 .with_label_values(&[&partition])
                 .set(msg.snapshot.keys.len() as i64);
+            let mut pruned_below = None;
             if let Some(below) = prune_below {
-                if let Err(e) = store.prune(&partition, below).await {
-                    tracing::warn!(partition = %partition, error = %e, "pruning old snapshots failed");
+                match store.prune(&partition, below).await {
+                    Ok(()) => pruned_below = Some(below),
+                    Err(e) => {
+                        tracing::warn!(partition = %partition, error = %e, "pruning old snapshots failed")
+                    }
                 }
             }
-            Ok(())
+            Ok(Persisted { pruned_below })
         });
         AtomicResponse::new(Box::pin(persist.into_actor(self)))
     }

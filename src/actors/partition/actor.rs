@@ -52,6 +52,9 @@ pub struct PartitionActor {
     pub(super) restarted_at: Option<Instant>,
     /// Counts incarnations; a reply meant for an earlier one is ignored.
     pub(super) generation: u64,
+    /// The incarnation ends to drop what a stopped partition holds (before a
+    /// reset), not because it failed: not a restart.
+    pub(super) unloading: bool,
     pub(super) life: Incarnation,
 }
 
@@ -84,6 +87,7 @@ impl PartitionActor {
             consecutive_failures: 0,
             restarted_at: None,
             generation: 0,
+            unloading: false,
             life: Incarnation::default(),
         }
     }
@@ -158,10 +162,11 @@ impl Supervised for PartitionActor {
         let cause = ended
             .cause
             .unwrap_or(crate::actors::supervision::RestartCause::Connection);
-        if self.phase != Phase::Retired {
+        let unloading = std::mem::take(&mut self.unloading);
+        if self.phase != Phase::Retired && !unloading {
             self.status.record_restart(cause);
         }
-        if self.cfg.mode == SourceMode::Shared {
+        if self.cfg.mode == SourceMode::Shared && !unloading {
             // Lines read past the committed offset are gone with the connection.
             let read = ended
                 .state

@@ -17,9 +17,6 @@ use crate::actors::sink::WriteEpoch;
 use crate::core::{self, SnapshotKind};
 use crate::sink::{write_timestamp, EpochWrite};
 
-/// Epochs between deletions of old intents.
-const FORGET_INTENTS_EVERY: u64 = 16;
-
 impl PartitionActor {
     /// This partition's offset of its first seal within one flush interval.
     pub(super) fn seal_phase(&self, interval: Duration) -> Duration {
@@ -128,7 +125,13 @@ impl PartitionActor {
         let sent = self.deps.checkpoint.send(msg);
         ctx.spawn(sent.into_actor(self).map(move |res, act, ctx| {
             let err = match res {
-                Ok(Ok(())) => return act.commit(epoch, ctx),
+                Ok(Ok(persisted)) => {
+                    act.commit(epoch, ctx);
+                    if let Some(below) = persisted.pruned_below {
+                        act.forget_intents(below);
+                    }
+                    return;
+                }
                 Ok(Err(e)) => e.to_string(),
                 Err(e) => format!("checkpoint actor unavailable: {e}"),
             };
@@ -164,20 +167,23 @@ impl PartitionActor {
             partition: self.index,
             sealed,
         });
-        if epoch.is_multiple_of(FORGET_INTENTS_EVERY) && !self.life.repairing {
-            self.forget_intents(epoch);
-        }
         self.update_backpressure();
         self.publish();
         self.check_settled();
         self.checkpoint_next(ctx);
     }
 
-    /// Deletes the intents of committed epochs, in the background.
+    /// Deletes the intents of epochs up to `epoch`, in the background, once the
+    /// snapshots before it are pruned: until then a restore may fall back past a
+    /// damaged snapshot to an older chain, and the intents of the epochs after
+    /// that chain say which rows to repair. Skipped while a repair reads them.
     fn forget_intents(&self, epoch: u64) {
         let Some(sink) = self.deps.cassandra.clone() else {
             return;
         };
+        if self.life.repairing {
+            return;
+        }
         let id = self.id.clone();
         self.deps.io.spawn(async move {
             if let Err(e) = sink.forget_intents(&id, epoch).await {

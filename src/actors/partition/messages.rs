@@ -4,7 +4,7 @@ use actix::prelude::*;
 
 use super::actor::PartitionActor;
 use super::error::PartitionError;
-use super::phase::Phase;
+use super::phase::{Phase, Resume as ResumePoint};
 
 /// Fault injection: the actor dies as if it had crashed.
 #[derive(Message)]
@@ -63,6 +63,33 @@ impl Handler<Resume> for PartitionActor {
                 self.check_settled();
             }
         }
+    }
+}
+
+/// Before a reset: a stopped partition drops its state and connection (its
+/// incarnation ends, uncounted), so that it holds nothing when resumed and
+/// restores from what the reset left. Answers once nothing is loaded; does
+/// nothing unless the partition is stopped or corrupt.
+#[derive(Message)]
+#[rtype(result = "()")]
+pub struct Unload;
+
+impl Handler<Unload> for PartitionActor {
+    type Result = ResponseFuture<()>;
+
+    fn handle(&mut self, _: Unload, ctx: &mut Self::Context) -> Self::Result {
+        let unloaded =
+            |p: &Phase| matches!(p, Phase::Stopped(ResumePoint::Restore) | Phase::Corrupt);
+        if matches!(self.phase, Phase::Stopped(_)) && !unloaded(&self.phase) {
+            self.unloading = true;
+            ctx.stop();
+        }
+        let status = self.status.clone();
+        Box::pin(async move {
+            status
+                .wait_until(|o| unloaded(&o.phase) || !matches!(o.phase, Phase::Stopped(_)))
+                .await;
+        })
     }
 }
 

@@ -8,7 +8,7 @@
 //! re-subscribes at the committed offset.
 //!
 //! - `actor`: the actix shell — fields, supervision hooks, stream handler.
-//! - `messages`: kill, drain, resume, retire, retune.
+//! - `messages`: kill, drain, resume, unload (before a reset), retire, retune.
 //! - `phase`: the lifecycle as one enum with pure transitions.
 //! - `incarnation`: what a restart drops and rebuilds.
 //! - `epochs`: the uncommitted epochs, written → checkpointing → committed (pure).
@@ -50,7 +50,7 @@ use crate::sink::CassandraSink;
 pub use actor::PartitionActor;
 pub use epochs::{EpochQueue, Stage};
 pub use error::PartitionError;
-pub use messages::{Drain, KillPartition, Resume, Retire, Retune};
+pub use messages::{Drain, KillPartition, Resume, Retire, Retune, Unload};
 pub use phase::{Phase, Resume as ResumePoint, Start};
 pub use source::SourceError;
 pub use status::{Lifecycle, Observed, PartitionSnapshot, PartitionStatus};

@@ -53,6 +53,9 @@ pub enum Phase {
     /// Its identity differs from the one stored with its checkpoints: nothing
     /// was read or written. A resume tries again.
     Refused,
+    /// Snapshots were committed but no chain of them decodes: nothing was read
+    /// or written. A reset starts it over from offset 0; a resume tries again.
+    Corrupt,
     /// Removed from the processor: it never works again.
     Retired,
 }
@@ -65,7 +68,9 @@ impl Phase {
     /// Where a stop in this phase resumes.
     fn resume_point(self) -> Resume {
         match self {
-            Phase::Restoring(_) | Phase::Refused | Phase::Retired => Resume::Restore,
+            Phase::Restoring(_) | Phase::Refused | Phase::Corrupt | Phase::Retired => {
+                Resume::Restore
+            }
             Phase::Connecting(_) => Resume::Connect,
             Phase::Reading => Resume::Read,
             Phase::AwaitingProducer => Resume::AwaitProducer,
@@ -75,11 +80,15 @@ impl Phase {
     }
 
     /// Whether reading is held back whatever the backpressure: stopping, stopped,
-    /// refused or retired.
+    /// refused, corrupt or retired.
     pub fn holds(self) -> bool {
         matches!(
             self,
-            Phase::Draining(_) | Phase::Stopped(_) | Phase::Refused | Phase::Retired
+            Phase::Draining(_)
+                | Phase::Stopped(_)
+                | Phase::Refused
+                | Phase::Corrupt
+                | Phase::Retired
         )
     }
 
@@ -145,7 +154,7 @@ impl Phase {
     pub fn resume(self) -> Option<Phase> {
         let back = match self {
             Phase::Draining(r) | Phase::Stopped(r) => r,
-            Phase::Refused => Resume::Restore,
+            Phase::Refused | Phase::Corrupt => Resume::Restore,
             _ => return None,
         };
         Some(match back {
@@ -162,7 +171,7 @@ impl Phase {
     pub fn restarted(self) -> Phase {
         match self {
             Phase::Draining(_) | Phase::Stopped(_) => Phase::Stopped(Resume::Restore),
-            Phase::Refused | Phase::Retired => self,
+            Phase::Refused | Phase::Corrupt | Phase::Retired => self,
             _ => Phase::Restoring(Start::Restart),
         }
     }
@@ -183,6 +192,7 @@ impl Phase {
             }
             Phase::Finished => Lifecycle::Finished,
             Phase::Stopped(_) | Phase::Refused | Phase::Retired => Lifecycle::Stopped,
+            Phase::Corrupt => Lifecycle::Corrupt,
         }
     }
 }
@@ -291,6 +301,16 @@ mod tests {
         assert_eq!(Retired.drain(true), Retired);
         assert_eq!(Retired.resume(), None);
         assert_eq!(Retired.lifecycle(true), Lifecycle::Stopped);
+    }
+
+    #[test]
+    fn a_corrupt_partition_holds_until_resumed_or_stopped() {
+        assert_eq!(Corrupt.lifecycle(false), Lifecycle::Corrupt);
+        assert!(Corrupt.holds());
+        assert_eq!(Corrupt.restarted(), Corrupt);
+        assert_eq!(Corrupt.restored(), Corrupt);
+        assert_eq!(Corrupt.resume(), Some(Restoring(Start::Fresh)));
+        assert_eq!(Corrupt.drain(true), Stopped(Resume::Restore));
     }
 
     #[test]

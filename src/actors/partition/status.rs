@@ -30,16 +30,19 @@ pub enum Lifecycle {
     Restarting,
     Finished,
     Stopped,
+    /// No snapshot chain of the partition decodes: stopped until reset.
+    Corrupt,
 }
 
 impl Lifecycle {
-    pub const ALL: [Lifecycle; 6] = [
+    pub const ALL: [Lifecycle; 7] = [
         Lifecycle::Starting,
         Lifecycle::Running,
         Lifecycle::Backpressured,
         Lifecycle::Restarting,
         Lifecycle::Finished,
         Lifecycle::Stopped,
+        Lifecycle::Corrupt,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -50,6 +53,7 @@ impl Lifecycle {
             Lifecycle::Restarting => "restarting",
             Lifecycle::Finished => "finished",
             Lifecycle::Stopped => "stopped",
+            Lifecycle::Corrupt => "corrupt",
         }
     }
 
@@ -92,6 +96,9 @@ pub struct PartitionStatus {
     events_in: AtomicU64,
     bad_lines: AtomicU64,
     lost_events: AtomicU64,
+    corrupt_checkpoints: AtomicU64,
+    /// Why the partition is `corrupt`, while it is.
+    problem: std::sync::Mutex<Option<String>>,
     restarts: [AtomicU64; RestartCause::ALL.len()],
     /// Lines the source holds for this partition in all, when known.
     expected_lines: AtomicU64,
@@ -134,8 +141,14 @@ pub struct PartitionSnapshot {
     /// Bad lines skipped since the process started (dead-lettered, see `reason`s in
     /// `ssa_malformed_lines_total`).
     pub bad_lines: u64,
-    /// Events of uncommitted epochs lost on restart (shared sources only).
+    /// Events lost on restart (shared sources only): those of uncommitted epochs,
+    /// and those of committed epochs whose snapshots were found damaged.
     pub lost_events: u64,
+    /// Restores that found the newest snapshot chain damaged (fell back to an
+    /// older chain, or found none and stopped as `corrupt`).
+    pub corrupt_checkpoints: u64,
+    /// Why the partition is `corrupt`, while it is.
+    pub problem: Option<String>,
     pub restarts: u64,
     /// Restarts by cause: killed, connection, restore.
     pub restarts_by_cause: BTreeMap<String, u64>,
@@ -162,6 +175,8 @@ impl PartitionStatus {
             events_in: AtomicU64::new(0),
             bad_lines: AtomicU64::new(0),
             lost_events: AtomicU64::new(0),
+            corrupt_checkpoints: AtomicU64::new(0),
+            problem: std::sync::Mutex::new(None),
             restarts: Default::default(),
             expected_lines: AtomicU64::new(u64::MAX),
             resumed_after_restart_ms: AtomicU64::new(0),
@@ -204,6 +219,15 @@ impl PartitionStatus {
         self.committed_offset.load(Relaxed)
     }
 
+    fn problem(&self) -> std::sync::MutexGuard<'_, Option<String>> {
+        self.problem.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Restores that found the newest snapshot chain damaged.
+    pub fn corrupt_checkpoints(&self) -> u64 {
+        self.corrupt_checkpoints.load(Relaxed)
+    }
+
     pub fn restarts(&self) -> u64 {
         self.restarts.iter().map(|r| r.load(Relaxed)).sum()
     }
@@ -244,6 +268,8 @@ impl PartitionStatus {
             events_in: self.events_in.load(Relaxed),
             bad_lines: self.bad_lines.load(Relaxed),
             lost_events: self.lost_events.load(Relaxed),
+            corrupt_checkpoints: self.corrupt_checkpoints.load(Relaxed),
+            problem: self.problem().clone(),
             restarts: self.restarts(),
             restarts_by_cause: RestartCause::ALL
                 .iter()
@@ -321,6 +347,17 @@ impl PartitionStatus {
     pub(super) fn record_lost(&self, events: u64) {
         self.meters.lost.inc_by(events);
         self.lost_events.fetch_add(events, Relaxed);
+    }
+
+    /// A restore found the newest snapshot chain damaged.
+    pub(super) fn record_corrupt(&self) {
+        self.meters.corrupt.inc();
+        self.corrupt_checkpoints.fetch_add(1, Relaxed);
+    }
+
+    /// Why the partition is `corrupt` (`None` once it is not).
+    pub(super) fn set_problem(&self, problem: Option<String>) {
+        *self.problem() = problem;
     }
 
     pub(super) fn record_resumed_after(&self, ms: u64) {

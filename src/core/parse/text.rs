@@ -30,8 +30,16 @@ pub fn parse_line(format: Format, line: &[u8]) -> Result<EventRef<'_>, BadLine> 
 /// Strips one trailing `\n`, then one trailing `\r`.
 #[inline]
 pub fn trim_eol(line: &[u8]) -> &[u8] {
-    let line = line.strip_suffix(b"\n").unwrap_or(line);
-    line.strip_suffix(b"\r").unwrap_or(line)
+    // Slice patterns rather than `strip_suffix`, which is not `#[inline]` and would be
+    // an out-of-line call per event in a build without link-time optimisation.
+    let line = match line {
+        [rest @ .., b'\n'] => rest,
+        _ => line,
+    };
+    match line {
+        [rest @ .., b'\r'] => rest,
+        _ => line,
+    }
 }
 
 const HYPHENATED_LEN: usize = 36;
