@@ -239,6 +239,7 @@ fn actors(keys: &Keys) -> (Live, Live) {
         merger
             .send(Committed {
                 partition: 0,
+                id: "p0".into(),
                 sealed,
             })
             .await

@@ -4,6 +4,12 @@
 
 use std::sync::LazyLock;
 
+mod state;
+pub use state::{
+    KEYS_EVICTED, KEY_RELOADS, RELOAD_FALSE_POSITIVES, RELOAD_SECONDS, RELOAD_WAIT_SECONDS,
+    STATE_BYTES, STATE_LIMIT_BYTES,
+};
+
 use crate::actors::partition::Lifecycle;
 use crate::actors::supervision::{ActorKind, ChaosTarget, RestartCause};
 
@@ -182,7 +188,7 @@ pub static LIVE_KEYS: LazyLock<IntGauge> = LazyLock::new(|| {
 pub static PARTITION_KEYS: LazyLock<IntGaugeVec> = LazyLock::new(|| {
     gauge_vec(
         "ssa_partition_keys",
-        "Keys held by the partition's state.",
+        "Keys resident in the partition's state (evicted keys excluded).",
         &[PARTITION],
     )
 });
@@ -326,6 +332,7 @@ pub fn init() {
     LazyLock::force(&SOURCE_OFFSET);
     LazyLock::force(&COMMITTED_OFFSET);
     LazyLock::force(&SOURCE_LAG);
+    state::init();
 }
 
 /// The registry in Prometheus text format.

@@ -3,8 +3,15 @@
 //! to `rollups_total` as absolute values after each commit. After a restart a
 //! partition resets its partials from its restored (committed) state, so nothing an
 //! uncommitted epoch did can reach the totals.
+//!
+//! Under a memory budget the merger drops the total of a key held by one
+//! partition once that partition evicts it (its total is in `rollups_total`), and
+//! reads it back when the key is committed again (see `evicted`).
 
-use std::collections::HashSet;
+mod evicted;
+pub use evicted::Evicted;
+
+use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -13,9 +20,10 @@ use dashmap::DashMap;
 use tokio::sync::oneshot;
 
 use super::backoff::Backoff;
+use super::budget::{BudgetShare, StateBudget};
 use super::supervision::{ActorKind, RestartCause};
 pub use crate::core::TotalEntry;
-use crate::core::{Key, KeyHasher, Rollup, SealedEpoch};
+use crate::core::{key_hash, EvictedKeys, Key, KeyHasher, Rollup, SealedEpoch};
 use crate::metrics;
 use crate::runtime::on_io;
 use crate::sink::CassandraSink;
@@ -35,6 +43,16 @@ pub struct Merger {
     writing: bool,
     failures: u32,
     waiters: Vec<oneshot::Sender<()>>,
+    /// Keys whose totals left memory (a filter: they may be in `rollups_total`).
+    dropped: Option<EvictedKeys>,
+    /// Keys evicted by their only partition while their total was still to be
+    /// written: dropped once written.
+    drop_after_write: Vec<(u16, Key)>,
+    /// Dropped keys being read back, with the partials committed meanwhile.
+    loading: HashMap<Key, Vec<(u16, Rollup)>>,
+    /// Partition ids by merger index, for reading a key's partials.
+    ids: HashMap<u16, Arc<str>>,
+    share: Option<BudgetShare>,
 }
 
 impl Merger {
@@ -51,7 +69,25 @@ impl Merger {
             writing: false,
             failures: 0,
             waiters: Vec::new(),
+            dropped: None,
+            drop_after_write: Vec::new(),
+            loading: HashMap::new(),
+            ids: HashMap::new(),
+            share: None,
         }
+    }
+
+    /// Reports the totals' bytes to `budget`.
+    pub fn with_budget(mut self, budget: Arc<StateBudget>) -> Self {
+        self.share = Some(BudgetShare::new(budget));
+        self
+    }
+
+    /// Whether the key's total may have left memory (so its absence means nothing).
+    fn maybe_dropped(&self, key: &Key) -> bool {
+        self.dropped
+            .as_ref()
+            .is_some_and(|d| d.may_contain(key_hash(&key.as_ref())))
     }
 
     fn set(&mut self, partition: u16, key: &Key, rollup: Option<&Rollup>) {
@@ -76,6 +112,7 @@ impl Merger {
 
     fn after_change(&mut self, ctx: &mut Context<Self>) {
         metrics::LIVE_KEYS.set(self.totals.len() as i64);
+        self.report_bytes();
         self.write(ctx);
     }
 
@@ -93,9 +130,15 @@ impl Merger {
             return;
         }
         let keys: Vec<Key> = self.dirty.drain().collect();
+        // A key absent from memory whose total may have been dropped keeps its
+        // row: only a key known to have no partial left loses it.
         let rows: Vec<(Key, Option<Rollup>)> = keys
             .iter()
-            .map(|k| (k.clone(), self.totals.get(k).map(|e| e.total())))
+            .filter_map(|k| match self.totals.get(k) {
+                Some(e) => Some((k.clone(), Some(e.total()))),
+                None if self.maybe_dropped(k) || self.loading.contains_key(k) => None,
+                None => Some((k.clone(), None)),
+            })
             .collect();
         self.writing = true;
         let write = on_io(&self.io, "writing totals", async move {
@@ -106,6 +149,7 @@ impl Merger {
             match res {
                 Ok(()) => {
                     act.failures = 0;
+                    act.drop_written();
                     act.write(ctx);
                 }
                 Err(e) => {
@@ -131,6 +175,12 @@ impl Actor for Merger {
 
     fn started(&mut self, ctx: &mut Self::Context) {
         ctx.set_mailbox_capacity(4096);
+        // After a restart: reads in flight went with the old context.
+        let again: Vec<(Key, Option<Rollup>)> =
+            self.loading.keys().map(|k| (k.clone(), None)).collect();
+        if !again.is_empty() {
+            self.load(again, ctx);
+        }
     }
 }
 
@@ -146,6 +196,8 @@ impl Supervised for Merger {
 #[rtype(result = "()")]
 pub struct Committed {
     pub partition: u16,
+    /// The partition's id (for reading its partials back).
+    pub id: Arc<str>,
     pub sealed: Arc<SealedEpoch>,
 }
 
@@ -153,8 +205,22 @@ impl Handler<Committed> for Merger {
     type Result = ();
 
     fn handle(&mut self, msg: Committed, ctx: &mut Self::Context) {
-        for (key, rollup) in &msg.sealed.touched {
-            self.set(msg.partition, key, Some(rollup));
+        self.ids.insert(msg.partition, msg.id.clone());
+        let mut returning = Vec::new();
+        for (i, (key, rollup)) in msg.sealed.touched.iter().enumerate() {
+            if let Some(queued) = self.loading.get_mut(key) {
+                queued.push((msg.partition, *rollup));
+            } else if !self.totals.contains_key(key) && self.maybe_dropped(key) {
+                let prior = msg.sealed.priors.iter().find(|(k, _)| *k as usize == i);
+                returning.push((key.clone(), prior.map(|(_, r)| *r)));
+                self.loading
+                    .insert(key.clone(), vec![(msg.partition, *rollup)]);
+            } else {
+                self.set(msg.partition, key, Some(rollup));
+            }
+        }
+        if !returning.is_empty() {
+            self.load(returning, ctx);
         }
         self.after_change(ctx);
     }
@@ -169,7 +235,11 @@ impl Handler<Committed> for Merger {
 pub struct Reset {
     pub partition: u16,
     pub keys: Vec<(Key, Rollup)>,
-    pub touched: Vec<Key>,
+    /// With the committed value of each (`None`: none), from the repair plan.
+    pub touched: Vec<(Key, Option<Rollup>)>,
+    /// The keys the partition evicted before its restored state: their partials
+    /// stay (the restored state does not hold them).
+    pub evicted: Option<Arc<EvictedKeys>>,
 }
 
 impl Handler<Reset> for Merger {
@@ -177,10 +247,16 @@ impl Handler<Reset> for Merger {
 
     fn handle(&mut self, msg: Reset, ctx: &mut Self::Context) {
         let fresh: HashSet<&Key> = msg.keys.iter().map(|(k, _)| k).collect();
+        let evicted = |k: &Key| {
+            msg.evicted
+                .as_ref()
+                .is_some_and(|e| e.may_contain(key_hash(&k.as_ref())))
+        };
         let stale: Vec<Key> = self
             .totals
             .iter()
             .filter(|e| e.has_partial(msg.partition) && !fresh.contains(e.key()))
+            .filter(|e| !evicted(e.key()))
             .map(|e| e.key().clone())
             .collect();
         for key in &stale {
@@ -195,8 +271,15 @@ impl Handler<Reset> for Merger {
                 self.set(msg.partition, key, Some(rollup));
             }
         }
+        for (key, committed) in &msg.touched {
+            // An evicted key the repair sets back: its partial here may be from
+            // an epoch that never committed.
+            if !fresh.contains(key) && self.totals.contains_key(key) {
+                self.set(msg.partition, key, committed.as_ref());
+            }
+        }
         if self.sink.is_some() {
-            self.dirty.extend(msg.touched);
+            self.dirty.extend(msg.touched.into_iter().map(|(k, _)| k));
         }
         self.after_change(ctx);
     }

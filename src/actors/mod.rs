@@ -8,8 +8,10 @@
 //! - `supervision`: actor kinds, restart causes, chaos targets.
 //! - `backoff`: the one retry and restart schedule.
 //! - `tuning`: the knobs that change while running.
+//! - `budget`: the state memory budget every partition and the merger report to.
 
 pub mod backoff;
+pub mod budget;
 pub mod checkpoint;
 pub mod merger;
 pub mod partition;

@@ -1,4 +1,6 @@
-//! Current totals, read from the merger's in-memory map (committed epochs only).
+//! Current totals, read from the merger's in-memory map (committed epochs only),
+//! and for keys whose totals left memory under the state budget, from
+//! `rollups_total` (written from the same committed partials).
 
 use actix_web::web;
 use serde::Deserialize;
@@ -8,7 +10,8 @@ use uuid::Uuid;
 use super::error::{ApiError, ErrorBody};
 use super::model::{FranchiseRollups, RollupView};
 use super::state::AdminState;
-use crate::core::Key;
+use crate::core::{Key, Rollup};
+use crate::runtime::on_io;
 
 const DEFAULT_LIMIT: usize = 1000;
 const MAX_LIMIT: usize = 100_000;
@@ -65,12 +68,28 @@ pub async fn franchise_rollups(
     }
     // A scan: the totals map is keyed by (franchise, event name) for the hot
     // path; this read is rare and bounded by the number of live keys.
-    let mut rollups: Vec<RollupView> = state
-        .processor()?
+    let processor = state.processor()?;
+    let mut by_name: std::collections::BTreeMap<String, Rollup> = processor
         .totals
         .iter()
         .filter(|e| e.key().franchise_id == franchise_id)
-        .map(|e| RollupView::new(franchise_id, &e.key().event_name, &e.value().total()))
+        .map(|e| (e.key().event_name.to_string(), e.value().total()))
+        .collect();
+    // Totals that left memory: the stored rows, where memory has none.
+    let evicted = processor.budget.has_evicted();
+    if let Some(sink) = processor.cassandra.clone().filter(|_| evicted) {
+        let stored = on_io(&processor.io, "reading franchise totals", async move {
+            sink.read_franchise_totals(franchise_id).await
+        })
+        .await
+        .map_err(|e| ApiError::Unavailable(e.to_string()))?;
+        for (name, r) in stored {
+            by_name.entry(name).or_insert(r);
+        }
+    }
+    let mut rollups: Vec<RollupView> = by_name
+        .iter()
+        .map(|(name, r)| RollupView::new(franchise_id, name, r))
         .collect();
     if rollups.is_empty() {
         return Err(ApiError::NotFound(format!(
@@ -113,13 +132,24 @@ pub async fn key_rollup(
     let (raw, event_name) = path.into_inner();
     let franchise_id = franchise(&raw)?;
     let key = Key::new(franchise_id, event_name.as_str());
-    let entry =
-        state.processor()?.totals.get(&key).ok_or_else(|| {
-            ApiError::NotFound(format!("no rollup of {franchise_id}/{event_name}"))
-        })?;
+    let processor = state.processor()?;
+    let held = processor.totals.get(&key).map(|e| e.total());
+    let evicted = processor.budget.has_evicted();
+    let total = match (held, processor.cassandra.clone().filter(|_| evicted)) {
+        (Some(t), _) => Some(t),
+        // Its total may have left memory: the stored row.
+        (None, Some(sink)) => on_io(&processor.io, "reading a total", async move {
+            sink.read_total(&key).await
+        })
+        .await
+        .map_err(|e| ApiError::Unavailable(e.to_string()))?,
+        (None, None) => None,
+    };
+    let total = total
+        .ok_or_else(|| ApiError::NotFound(format!("no rollup of {franchise_id}/{event_name}")))?;
     Ok(web::Json(RollupView::new(
         franchise_id,
         &event_name,
-        &entry.total(),
+        &total,
     )))
 }

@@ -16,7 +16,7 @@ use super::error::{ApiError, ErrorBody};
 use super::state::AdminState;
 use super::views::{VerifyStatus, VerifyView};
 use crate::core::{Key, Rollup};
-use crate::gen::{KeyMode, Truth, Workload};
+use crate::gen::{Truth, Workload};
 
 /// Above this many cycles an unbounded-key run has too many keys to hold its
 /// truth in memory beside the processor; `ssa verify` still checks it.
@@ -59,8 +59,7 @@ impl Expected {
 
     /// Computes the truth of `cycles` on a thread of its own.
     pub fn compute(self: &Arc<Self>, workload: Workload, cycles: Range<u64>) {
-        if workload.keys() == KeyMode::Unbounded && cycles.end - cycles.start > MAX_UNBOUNDED_CYCLES
-        {
+        if workload.keys().is_uuid() && cycles.end - cycles.start > MAX_UNBOUNDED_CYCLES {
             self.set(Phase::Unavailable(format!(
                 "{} unbounded keys are too many to hold beside the processor; run ssa verify",
                 cycles.end - cycles.start

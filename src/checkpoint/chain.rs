@@ -167,6 +167,7 @@ mod tests {
             keys: Vec::new(),
             minutes: Vec::new(),
             watermark: Default::default(),
+            evicted: None,
         };
         Loaded::new(Stored::Ok(s), Some(epoch * 10))
     }

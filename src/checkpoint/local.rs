@@ -189,6 +189,7 @@ mod tests {
                 keys: Vec::new(),
                 minutes: Vec::new(),
                 watermark: Default::default(),
+                evicted: None,
             };
             assert!(store.persist(&snap, b"x").await.is_err(), "{id:?} persists");
             assert!(store.load(id).await.is_err(), "{id:?} loads");

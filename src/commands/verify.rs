@@ -1,7 +1,7 @@
 //! `ssa verify`: compares what is in Cassandra with the generator's ground truth —
 //! every total, and the number of raw rows — and says exactly what differs.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::process::ExitCode;
 use std::time::Duration;
 
@@ -15,6 +15,7 @@ use super::workload::WorkloadArgs;
 use crate::cassandra;
 use crate::cli::{init_tracing, GlobalArgs};
 use crate::config::Overrides;
+use crate::gen::franchise_uuid;
 
 #[derive(Debug, clap::Args)]
 pub struct VerifyArgs {
@@ -68,7 +69,9 @@ fn long(cql: String) -> Statement {
     s
 }
 
-/// Runs the comparison against an open session.
+/// Runs the comparison against an open session, one franchise at a time: the
+/// truth and the stored totals of one franchise are in memory at once, never all
+/// keys (unbounded keys run to tens of millions).
 pub async fn verify(
     session: &Session,
     keyspace: &str,
@@ -80,11 +83,78 @@ pub async fn verify(
         .as_range()
         .context("--cycles must be a finite range A..B to verify")?;
     let workload = args.workload.workload()?;
-    let truth = workload.truth(range.clone());
     let has_values = workload.format().has_time_and_value();
+    let sources = workload.options().sources.min(range.end - range.start);
+    let by_franchise = session
+        .prepare(long(format!(
+            "SELECT franchise_id, event_name, count, sum, min, max FROM {keyspace}.rollups_total WHERE franchise_id = ?"
+        )))
+        .await
+        .context("preparing the rollups_total read")?;
 
-    let mut stored: HashMap<(Uuid, String), Stored> = HashMap::new();
-    let mut rows = session
+    let mut report = Report {
+        expected_raw_rows: range.end - range.start,
+        ..Report::default()
+    };
+    let mut franchises = HashSet::new();
+    for source in 0..sources {
+        let fid = franchise_uuid(source);
+        franchises.insert(fid);
+        let truth = workload.source_truth(range.clone(), source);
+        let mut stored: HashMap<String, Stored> = HashMap::new();
+        let mut rows = session
+            .execute_iter(by_franchise.clone(), (fid,))
+            .await
+            .context("reading rollups_total")?
+            .rows_stream::<TotalRow>()
+            .context("reading rollups_total")?;
+        while let Some((_, name, count, sum, min, max)) =
+            rows.try_next().await.context("reading rollups_total")?
+        {
+            stored.insert(name, (count.unwrap_or(0), sum, min, max));
+        }
+        for (fid, name, expected) in truth.iter() {
+            report.keys_checked += 1;
+            match stored.remove(name) {
+                None => {
+                    report.missing += 1;
+                    if report.differences.len() < args.show {
+                        report.differences.push(format!(
+                            "missing {fid} {name} (expected count {})",
+                            expected.count
+                        ));
+                    }
+                }
+                Some((count, sum, min, max)) => {
+                    let ok = count as u64 == expected.count
+                        && (!has_values
+                            || (sum == Some(expected.sum)
+                                && min == Some(expected.min)
+                                && max == Some(expected.max)));
+                    if !ok {
+                        report.wrong += 1;
+                        if report.differences.len() < args.show {
+                            report.differences.push(format!(
+                                "wrong {fid} {name}: count {count} (expected {}), sum {sum:?} min {min:?} max {max:?}",
+                                expected.count
+                            ));
+                        }
+                    }
+                }
+            }
+        }
+        report.extra += stored.len() as u64;
+        for (name, (count, ..)) in stored
+            .iter()
+            .take(args.show.saturating_sub(report.differences.len()))
+        {
+            report
+                .differences
+                .push(format!("extra {fid} {name} (count {count})"));
+        }
+    }
+    // Rows of franchises the workload has none of.
+    let mut others = session
         .query_iter(
             long(format!(
                 "SELECT franchise_id, event_name, count, sum, min, max FROM {keyspace}.rollups_total"
@@ -95,54 +165,18 @@ pub async fn verify(
         .context("reading rollups_total")?
         .rows_stream::<TotalRow>()
         .context("reading rollups_total")?;
-    while let Some((fid, name, count, sum, min, max)) =
-        rows.try_next().await.context("reading rollups_total")?
+    while let Some((fid, name, count, ..)) =
+        others.try_next().await.context("reading rollups_total")?
     {
-        stored.insert((fid, name), (count.unwrap_or(0), sum, min, max));
-    }
-
-    let mut report = Report {
-        expected_raw_rows: range.end - range.start,
-        ..Report::default()
-    };
-    for (fid, name, expected) in truth.iter() {
-        report.keys_checked += 1;
-        match stored.remove(&(fid, name.to_string())) {
-            None => {
-                report.missing += 1;
-                if report.differences.len() < args.show {
-                    report.differences.push(format!(
-                        "missing {fid} {name} (expected count {})",
-                        expected.count
-                    ));
-                }
-            }
-            Some((count, sum, min, max)) => {
-                let ok = count as u64 == expected.count
-                    && (!has_values
-                        || (sum == Some(expected.sum)
-                            && min == Some(expected.min)
-                            && max == Some(expected.max)));
-                if !ok {
-                    report.wrong += 1;
-                    if report.differences.len() < args.show {
-                        report.differences.push(format!(
-                            "wrong {fid} {name}: count {count} (expected {}), sum {sum:?} min {min:?} max {max:?}",
-                            expected.count
-                        ));
-                    }
-                }
-            }
+        if franchises.contains(&fid) {
+            continue;
         }
-    }
-    report.extra = stored.len() as u64;
-    for ((fid, name), (count, ..)) in stored
-        .iter()
-        .take(args.show.saturating_sub(report.differences.len()))
-    {
-        report
-            .differences
-            .push(format!("extra {fid} {name} (count {count})"));
+        report.extra += 1;
+        if report.differences.len() < args.show {
+            report
+                .differences
+                .push(format!("extra {fid} {name} (count {count:?})"));
+        }
     }
 
     if !args.no_raw {

@@ -41,6 +41,9 @@ pub const MAX_EPOCH_EVENTS: Bound<u64> = Bound {
     max: 100_000_000,
 };
 pub const MAX_INFLIGHT_EPOCHS: Bound<u32> = Bound { min: 1, max: 1024 };
+/// The smallest `processor.state_memory_limit`.
+pub const MIN_STATE_MEMORY_LIMIT: u64 = 16 << 20;
+
 pub const MAX_LINE_BYTES: Bound<usize> = Bound {
     min: 64,
     max: 16 << 20,

@@ -7,12 +7,14 @@
 //! - `validate`: the one validation pass; `sources`: the partitions' part of it;
 //!   `bounds`: every numeric bound; `names`: address and name syntax.
 //! - `tls`: the TLS client configuration for Cassandra.
+//! - `memory`: the state memory limit, a byte size.
 //! - `error`: what a refused configuration says.
 
 pub mod bounds;
 mod error;
 mod file;
 mod load;
+mod memory;
 mod model;
 mod names;
 mod sources;
@@ -22,6 +24,7 @@ mod validate;
 pub use error::ConfigError;
 pub use file::MAX_CONFIG_BYTES;
 pub use load::{load, Overrides};
+pub use memory::StateMemoryLimit;
 pub use model::*;
 pub use names::{
     check_host_port, is_loopback_host, is_valid_keyspace, validate_partition_id, SourceAddr,

@@ -202,6 +202,9 @@ pub struct ProcessorConfig {
     pub listen_idle_timeout: Duration,
     /// Whether a `listen://` source may bind a non-loopback address.
     pub allow_remote_producers: bool,
+    /// Budget of resident state over all partitions and the merger; idle keys
+    /// past it are evicted to Cassandra and reloaded when they return.
+    pub state_memory_limit: super::StateMemoryLimit,
 }
 
 impl Default for ProcessorConfig {
@@ -227,6 +230,7 @@ impl Default for ProcessorConfig {
             max_partitions: 1024,
             listen_idle_timeout: Duration::from_secs(30),
             allow_remote_producers: false,
+            state_memory_limit: super::StateMemoryLimit::default(),
         }
     }
 }

@@ -143,6 +143,16 @@ impl Config {
             p.dead_letters_per_partition,
             b::DEAD_LETTERS_PER_PARTITION,
         )?;
+        if p.state_memory_limit.bytes() < b::MIN_STATE_MEMORY_LIMIT {
+            return Err(ConfigError::invalid(
+                "processor.state_memory_limit",
+                format!(
+                    "{} is below the minimum of {}MiB",
+                    p.state_memory_limit,
+                    b::MIN_STATE_MEMORY_LIMIT >> 20
+                ),
+            ));
+        }
         check_duration(
             "processor.minute_horizon",
             p.minute_horizon,

@@ -46,6 +46,13 @@ impl LineChunk {
         self.bytes.len()
     }
 
+    /// The lines from byte `at` on (the start of a line), as a chunk of their own.
+    pub fn rest_from(&self, at: usize) -> LineChunk {
+        let rest = self.bytes.slice(at.min(self.bytes.len())..);
+        let lines = memchr::memchr_iter(b'\n', &rest).count() as u32;
+        LineChunk { bytes: rest, lines }
+    }
+
     /// The lines, each without its `\n` (a `\r` before it is left to the parser).
     pub fn lines(&self) -> Lines<'_> {
         Lines { rest: &self.bytes }

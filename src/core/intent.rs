@@ -3,6 +3,7 @@
 
 use serde::{Deserialize, Serialize};
 
+use super::rollup::Rollup;
 use super::sealed::SealedEpoch;
 
 /// The offsets and rows an uncommitted epoch may have touched.
@@ -18,6 +19,21 @@ pub struct Intent {
     /// The attempt's write timestamp (a clustering column, not in the blob).
     #[serde(skip)]
     pub written_at: i64,
+    /// Committed values of keys the epoch reloaded from Cassandra (index into
+    /// `keys`, value): what their rows go back to if the epoch never commits.
+    pub priors: Vec<(u32, Rollup)>,
+    /// Likewise for reloaded buckets: (index into `keys`, minute, value).
+    pub minute_priors: Vec<(u32, i64, Rollup)>,
+}
+
+/// The blob before priors existed, still decoded.
+#[derive(Deserialize)]
+struct IntentV1 {
+    epoch: u64,
+    offset_start: u64,
+    offset_end: u64,
+    keys: Vec<(u128, String)>,
+    minutes: Vec<(u32, i64)>,
 }
 
 impl Intent {
@@ -34,6 +50,8 @@ impl Intent {
                 .collect(),
             minutes: s.minutes.iter().map(|(i, m, _)| (*i, *m)).collect(),
             written_at: 0,
+            priors: s.priors.clone(),
+            minute_priors: s.minute_priors.clone(),
         }
     }
 
@@ -42,7 +60,19 @@ impl Intent {
     }
 
     pub fn decode(bytes: &[u8]) -> Result<Intent, postcard::Error> {
-        postcard::from_bytes(bytes)
+        postcard::from_bytes(bytes).or_else(|e| {
+            let v1: IntentV1 = postcard::from_bytes(bytes).map_err(|_| e)?;
+            Ok(Intent {
+                epoch: v1.epoch,
+                offset_start: v1.offset_start,
+                offset_end: v1.offset_end,
+                keys: v1.keys,
+                minutes: v1.minutes,
+                written_at: 0,
+                priors: Vec::new(),
+                minute_priors: Vec::new(),
+            })
+        })
     }
 }
 
@@ -59,7 +89,14 @@ mod tests {
             keys: vec![(42, "alpha".into()), (43, "beta".into())],
             minutes: vec![(0, 60_000), (1, 120_000)],
             written_at: 0,
+            priors: vec![(1, Rollup::of(Some(4)))],
+            minute_priors: vec![(1, 120_000, Rollup::of(None))],
         };
         assert_eq!(Intent::decode(&intent.encode()).unwrap(), intent);
+        // A blob of the layout before priors still decodes.
+        let old =
+            postcard::to_stdvec(&(7u64, 100u64, 250u64, &intent.keys, &intent.minutes)).unwrap();
+        let back = Intent::decode(&old).unwrap();
+        assert_eq!((back.keys, back.priors), (intent.keys, vec![]));
     }
 }

@@ -18,6 +18,7 @@ pub mod bad_line;
 pub mod bucket;
 pub mod codec;
 pub mod event;
+pub mod evicted;
 pub mod frame;
 pub mod ingest;
 pub mod intent;
@@ -37,8 +38,9 @@ pub use bad_line::BadLine;
 pub use bucket::{minute_of, MinuteWatermark, MINUTE_MS};
 pub use codec::{ChunkCodec, ChunkCodecError, OVERSIZED_PREFIX_BYTES};
 pub use event::EventRef;
+pub use evicted::{key_hash, EvictedKeys};
 pub use frame::{Frame, LineChunk, Lines};
-pub use ingest::{ingest_frame, ingest_line, IngestStats};
+pub use ingest::{ingest_frame, ingest_line, reloads_ahead, IngestStats};
 pub use intent::Intent;
 pub use key::{Key, KeyHasher, KeyMap, KeyRef};
 pub use packed::PackedRollup;
@@ -50,5 +52,5 @@ pub use snapshot::{
     apply_snapshot, decode, encode, reassemble, restore, split_chunks, CompactionPolicy,
     RestoreError, Snapshot, SnapshotError, SnapshotKind,
 };
-pub use state::{RollupState, StateOptions};
+pub use state::{Reload, Reloaded, RollupState, StateOptions, BUCKET_BYTES, SLOT_BYTES};
 pub use total::TotalEntry;

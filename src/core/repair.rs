@@ -3,8 +3,12 @@
 //! offset are deleted, and every rollup row they touched is set back to its
 //! committed value (or deleted where the committed state has none). The sink
 //! executes the plan; this module decides it.
+//!
+//! A key the restored state does not hold may have been evicted: if an
+//! uncommitted epoch reloaded it, that epoch's intent carries its committed value
+//! (its prior), which the row goes back to.
 
-use std::collections::{BTreeSet, HashSet};
+use std::collections::{BTreeSet, HashMap, HashSet};
 
 use uuid::Uuid;
 
@@ -49,6 +53,7 @@ impl RepairPlan {
         let mut seen_keys = HashSet::new();
         let mut seen_minutes = HashSet::new();
         let mut plan = RepairPlan::default();
+        let (priors, minute_priors) = priors(intents);
         for intent in intents {
             raw.extend(raw_ranges(
                 intent.offset_start.max(committed_offset),
@@ -64,13 +69,17 @@ impl RepairPlan {
                     continue;
                 };
                 if seen_minutes.insert((key.clone(), *minute)) {
-                    let value = state.get_minute(&key.as_ref(), *minute);
+                    let value = state
+                        .get_minute(&key.as_ref(), *minute)
+                        .or_else(|| minute_priors.get(&(key.clone(), *minute)).copied());
                     plan.minutes.push((key.clone(), *minute, value));
                 }
             }
             for key in keys {
                 if seen_keys.insert(key.clone()) {
-                    let value = state.get(&key.as_ref());
+                    let value = state
+                        .get(&key.as_ref())
+                        .or_else(|| priors.get(&key).copied());
                     plan.keys.push((key, value));
                 }
             }
@@ -82,6 +91,37 @@ impl RepairPlan {
     pub fn is_empty(&self) -> bool {
         self.raw.is_empty() && self.keys.is_empty() && self.minutes.is_empty()
     }
+}
+
+type Priors = (HashMap<Key, Rollup>, HashMap<(Key, i64), Rollup>);
+
+/// The committed values uncommitted epochs reloaded, each from the earliest
+/// epoch that reloaded it (a later epoch cannot have reloaded what an earlier,
+/// uncommitted one wrote: the key stayed in memory meanwhile).
+fn priors(intents: &[Intent]) -> Priors {
+    let mut by_epoch: Vec<&Intent> = intents.iter().collect();
+    by_epoch.sort_by_key(|i| std::cmp::Reverse(i.epoch));
+    let (mut keys, mut minutes) = (HashMap::new(), HashMap::new());
+    // Newest first, so the earliest epoch's value is the one left.
+    for intent in by_epoch {
+        let key = |i: u32| {
+            intent
+                .keys
+                .get(i as usize)
+                .map(|(f, n)| Key::new(Uuid::from_u128(*f), n.as_str()))
+        };
+        for (i, value) in &intent.priors {
+            if let Some(k) = key(*i) {
+                keys.insert(k, *value);
+            }
+        }
+        for (i, minute, value) in &intent.minute_priors {
+            if let Some(k) = key(*i) {
+                minutes.insert((k, *minute), *value);
+            }
+        }
+    }
+    (keys, minutes)
 }
 
 /// Offsets `start..end` cut at `events_raw` partition boundaries.
@@ -110,6 +150,8 @@ mod tests {
             keys: keys.iter().map(|(f, n)| (*f, n.to_string())).collect(),
             minutes: (0..keys.len() as u32).map(|i| (i, 0)).collect(),
             written_at: 0,
+            priors: vec![],
+            minute_priors: vec![],
         }
     }
 
@@ -185,5 +227,22 @@ mod tests {
         );
         let plan = RepairPlan::new(&[intent(1, 0..10, &[])], &state, 10);
         assert!(plan.is_empty());
+    }
+
+    #[test]
+    fn an_evicted_key_goes_back_to_the_value_its_epoch_reloaded() {
+        let state = RollupState::new("p", StateOptions::default());
+        let mut e3 = intent(3, 10..20, &[(1, "x")]);
+        e3.priors = vec![(0, Rollup::of(Some(9)))];
+        e3.minute_priors = vec![(0, 0, Rollup::of(Some(9)))];
+        // Epoch 4 touched the key again, in memory by then: no prior of its own.
+        let e4 = intent(4, 20..30, &[(2, "y"), (1, "x")]);
+        let plan = RepairPlan::new(&[e4, e3], &state, 10);
+        let nine = Some(Rollup::of(Some(9)));
+        assert_eq!(plan.keys, [(key(2, "y"), None), (key(1, "x"), nine)]);
+        assert_eq!(
+            plan.minutes,
+            [(key(2, "y"), 0, None), (key(1, "x"), 0, nine)]
+        );
     }
 }

@@ -55,6 +55,14 @@ pub struct SealedEpoch {
     pub late_events: u64,
     /// The bucket watermark after the epoch; carried into snapshots.
     pub watermark: MinuteWatermark,
+    /// Committed values of keys reloaded from Cassandra for this epoch: (index
+    /// into `touched`, value before the epoch). A restart that finds the epoch
+    /// uncommitted sets their rows back to these.
+    #[serde(default)]
+    pub priors: Vec<(u32, Rollup)>,
+    /// Likewise for reloaded buckets: (index into `touched`, minute, value).
+    #[serde(default)]
+    pub minute_priors: Vec<(u32, i64, Rollup)>,
 }
 
 impl SealedEpoch {
@@ -92,6 +100,8 @@ mod tests {
             bad_lines: 3,
             late_events: 0,
             watermark: MinuteWatermark::default(),
+            priors: vec![],
+            minute_priors: vec![],
         };
         assert_eq!(sealed.offsets(), 5..9);
         assert_eq!(sealed.key(0).map(|k| &*k.event_name), Some("a"));

@@ -59,8 +59,10 @@ pub struct WorkloadFlags {
     /// Line format.
     #[arg(long, value_enum, default_value_t = Format::Seed)]
     pub format: Format,
-    /// bounded: event_name is a word of the list; unbounded: a UUID per event.
-    #[arg(long, value_enum, default_value_t = KeyMode::Bounded)]
+    /// bounded: event_name is a word of the list; unbounded: a UUID per event;
+    /// revisit:FRACTION: unbounded, but that fraction of events takes the key of an
+    /// earlier event of the same source.
+    #[arg(long, value_name = "MODE", default_value_t = KeyMode::Bounded)]
     pub keys: KeyMode,
     /// Word list, one word per line (default: the built-in list of 100 words).
     #[arg(long, value_name = "FILE")]

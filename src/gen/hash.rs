@@ -18,6 +18,8 @@ pub const SALT_KEY_LO: u64 = salt(b"key.lo");
 pub const SALT_NORMAL: u64 = salt(b"normal");
 pub const SALT_WORD: u64 = salt(b"word");
 pub const SALT_VALUE: u64 = salt(b"value");
+pub const SALT_REVISIT: u64 = salt(b"revisit");
+pub const SALT_BACK: u64 = salt(b"back");
 
 const fn salt(tag: &[u8]) -> u64 {
     let mut bytes = [0u8; 8];

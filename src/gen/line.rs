@@ -34,7 +34,7 @@ impl Workload {
         let key_buf;
         let name: &[u8] = match self.opts.keys {
             KeyMode::Bounded => self.word(self.word_index(cycle)).as_bytes(),
-            KeyMode::Unbounded => {
+            KeyMode::Unbounded | KeyMode::Revisit(_) => {
                 key_buf = uuid_text(self.key_uuid(cycle));
                 &key_buf
             }
@@ -78,7 +78,7 @@ impl Workload {
     pub fn max_line_len(&self) -> usize {
         let name = match self.opts.keys {
             KeyMode::Bounded => self.opts.words.iter().map(str::len).max().unwrap_or(0),
-            KeyMode::Unbounded => UUID_LEN,
+            KeyMode::Unbounded | KeyMode::Revisit(_) => UUID_LEN,
         };
         // 20 bytes hold any i64 in decimal.
         match self.opts.format {

@@ -8,7 +8,12 @@
 //!   the NoSQLBench original.
 //!
 //! CSV and JSON add `ts = ts_start_ms + c · ts_step_ms` and `value = hash(c) mod 1000`.
-//! With unbounded keys `event_name` is the hashed UUID of `c` itself.
+//! With unbounded keys `event_name` is the hashed UUID of `c` itself. With
+//! `revisit:F` a fraction F of cycles (those with `hash(c) mod 10⁶ < F·10⁶`, from
+//! cycle `sources` on) take the name of an earlier cycle of the same source
+//! instead: `c − sources·(1 + hash'(c) mod ⌊c / sources⌋)` — a key seen before,
+//! most often long before (evicted, under a memory budget). Same source, same
+//! franchise; and when the partition count divides `sources`, the same partition.
 
 use std::borrow::Cow;
 use std::ops::Range;
@@ -18,8 +23,8 @@ use uuid::Uuid;
 
 use super::error::GenError;
 use super::hash::{
-    hash64, hashed_uuid, SALT_FRANCHISE_HI, SALT_FRANCHISE_LO, SALT_KEY_HI, SALT_KEY_LO,
-    SALT_NORMAL, SALT_VALUE, SALT_WORD,
+    hash64, hashed_uuid, SALT_BACK, SALT_FRANCHISE_HI, SALT_FRANCHISE_LO, SALT_KEY_HI, SALT_KEY_LO,
+    SALT_NORMAL, SALT_REVISIT, SALT_VALUE, SALT_WORD,
 };
 use super::line::{uuid_text, UUID_LEN};
 use super::normal;
@@ -34,17 +39,71 @@ pub const VALUE_MODULUS: u64 = 1000;
 /// Sources up to this many have their UUID text precomputed.
 pub(super) const PRECOMPUTED_SOURCES: u64 = 1 << 16;
 
-/// Where `event_name` comes from.
-#[derive(
-    Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize, clap::ValueEnum,
-)]
-#[serde(rename_all = "lowercase")]
+/// Where `event_name` comes from. Written `bounded`, `unbounded` or
+/// `revisit:FRACTION` (e.g. `revisit:0.1`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
 pub enum KeyMode {
     /// A word of the word list: about 72 names, so about 7,200 keys with 100 sources.
     #[default]
     Bounded,
     /// A UUID hashed from the cycle: every event has a key of its own.
     Unbounded,
+    /// Unbounded keys, but this many events per million take the key of an
+    /// earlier cycle of their source.
+    Revisit(u32),
+}
+
+impl std::str::FromStr for KeyMode {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, String> {
+        match s {
+            "bounded" => Ok(KeyMode::Bounded),
+            "unbounded" => Ok(KeyMode::Unbounded),
+            _ => {
+                let f = s.strip_prefix("revisit:").ok_or_else(|| {
+                    format!("`{s}` is not bounded, unbounded or revisit:FRACTION")
+                })?;
+                let f: f64 = f
+                    .parse()
+                    .map_err(|_| format!("`{f}` is not a fraction between 0 and 1"))?;
+                if !(0.0..=1.0).contains(&f) {
+                    return Err(format!("`{f}` is not a fraction between 0 and 1"));
+                }
+                Ok(KeyMode::Revisit((f * 1e6).round() as u32))
+            }
+        }
+    }
+}
+
+impl std::fmt::Display for KeyMode {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            KeyMode::Bounded => f.write_str("bounded"),
+            KeyMode::Unbounded => f.write_str("unbounded"),
+            KeyMode::Revisit(ppm) => write!(f, "revisit:{}", f64::from(*ppm) / 1e6),
+        }
+    }
+}
+
+impl Serialize for KeyMode {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_str(self)
+    }
+}
+
+impl<'de> Deserialize<'de> for KeyMode {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let s = String::deserialize(d)?;
+        s.parse().map_err(serde::de::Error::custom)
+    }
+}
+
+impl KeyMode {
+    /// Whether every event's name is a UUID (unbounded or revisiting).
+    pub fn is_uuid(&self) -> bool {
+        !matches!(self, KeyMode::Bounded)
+    }
 }
 
 /// What a [`Workload`] is built from.
@@ -169,10 +228,25 @@ impl Workload {
         self.word_of_sample[(sample - normal::MIN) as usize] as usize
     }
 
-    /// `event_name` of `cycle` with unbounded keys.
+    /// `event_name` of `cycle` with unbounded (or revisiting) keys.
     #[inline]
     pub fn key_uuid(&self, cycle: u64) -> Uuid {
-        hashed_uuid(SALT_KEY_HI, SALT_KEY_LO, cycle)
+        hashed_uuid(SALT_KEY_HI, SALT_KEY_LO, self.key_cycle(cycle))
+    }
+
+    /// The cycle whose key `cycle` carries: itself, or with `revisit` sometimes an
+    /// earlier cycle of the same source.
+    #[inline]
+    pub fn key_cycle(&self, cycle: u64) -> u64 {
+        let KeyMode::Revisit(ppm) = self.opts.keys else {
+            return cycle;
+        };
+        let sources = self.opts.sources;
+        let rounds = cycle / sources;
+        if rounds == 0 || hash64(SALT_REVISIT, cycle) % 1_000_000 >= u64::from(ppm) {
+            return cycle;
+        }
+        cycle - sources * (1 + hash64(SALT_BACK, cycle) % rounds)
     }
 
     /// Event time of `cycle` (wrapping on overflow); 0 in seed format.
@@ -201,7 +275,9 @@ impl Workload {
     pub fn event(&self, cycle: u64) -> Event<'_> {
         let event_name = match self.opts.keys {
             KeyMode::Bounded => Cow::Borrowed(self.word(self.word_index(cycle))),
-            KeyMode::Unbounded => Cow::Owned(self.key_uuid(cycle).hyphenated().to_string()),
+            KeyMode::Unbounded | KeyMode::Revisit(_) => {
+                Cow::Owned(self.key_uuid(cycle).hyphenated().to_string())
+            }
         };
         Event {
             franchise_id: self.franchise_id(cycle),
@@ -214,6 +290,11 @@ impl Workload {
     /// The expected rollups of the events of `cycles` (see [`Truth`]).
     pub fn truth(&self, cycles: Range<u64>) -> Truth {
         Truth::compute(self, cycles)
+    }
+
+    /// The expected rollups of the events of `cycles` from one source (franchise).
+    pub fn source_truth(&self, cycles: Range<u64>, source: u64) -> Truth {
+        Truth::compute_source(self, cycles, source)
     }
 
     /// The word at `index` of the list.
@@ -258,6 +339,30 @@ mod tests {
         assert_eq!(seen.iter().filter(|&&s| s).count(), 72);
         // Every sample in [-20, 120] occurs: the 72 is a property of the hash alone.
         assert!(samples.iter().all(|&s| s));
+    }
+
+    #[test]
+    fn revisits_take_the_key_of_an_earlier_cycle_of_the_same_source() {
+        let w = Workload::new(WorkloadOptions {
+            keys: "revisit:0.25".parse().unwrap(),
+            ..Default::default()
+        })
+        .unwrap();
+        assert_eq!(w.keys().to_string(), "revisit:0.25");
+        let back: Vec<u64> = (0..40_000).filter(|&c| w.key_cycle(c) != c).collect();
+        assert!((9_000..11_000).contains(&back.len()), "{}", back.len());
+        for &c in &back {
+            let k = w.key_cycle(c);
+            assert!(k < c && k % 100 == c % 100, "{c} -> {k}");
+            let name = hashed_uuid(SALT_KEY_HI, SALT_KEY_LO, k).to_string();
+            assert_eq!(w.event(c).event_name, name);
+        }
+        assert!(
+            (0..100).all(|c| w.key_cycle(c) == c),
+            "the first round is new"
+        );
+        assert!("revisit:2".parse::<KeyMode>().is_err());
+        assert!("sometimes".parse::<KeyMode>().is_err());
     }
 
     #[test]

@@ -11,6 +11,7 @@ use tokio::sync::watch;
 
 use super::partitions::PartitionHandle;
 use super::ProcessorError;
+use crate::actors::budget::StateBudget;
 use crate::actors::checkpoint::CheckpointActor;
 use crate::actors::merger::{Merger, Totals};
 use crate::actors::partition::PartitionDeps;
@@ -37,6 +38,8 @@ pub struct Processor {
     pub session: Option<Arc<scylla::client::session::Session>>,
     pub io: tokio::runtime::Handle,
     pub tuning: Arc<Tuning>,
+    /// The state memory budget every partition and the merger report to.
+    pub budget: Arc<StateBudget>,
     pub(super) deps: PartitionDeps,
     /// Bumped whenever a partition changes phase or the set of partitions changes.
     pub(super) changes: Arc<watch::Sender<u64>>,
@@ -126,9 +129,11 @@ impl Processor {
             Supervisor::start(move |_| CheckpointActor::new(store, io, keep))
         };
         let totals: Totals = Arc::new(DashMap::with_hasher(Default::default()));
+        let budget = StateBudget::new(config.processor.state_memory_limit.bytes());
         let merger = {
             let (t, s, io) = (totals.clone(), cassandra_sink.clone(), io.clone());
-            Supervisor::start(move |_| Merger::new(t, s, io))
+            let b = budget.clone();
+            Supervisor::start(move |_| Merger::new(t, s, io).with_budget(b))
         };
 
         let cores = std::thread::available_parallelism()
@@ -143,6 +148,7 @@ impl Processor {
             merger: merger.clone(),
             io: io.clone(),
             tuning: tuning.clone(),
+            budget: budget.clone(),
         };
         let processor = Processor {
             config,
@@ -155,6 +161,7 @@ impl Processor {
             session,
             io,
             tuning,
+            budget,
             deps,
             changes: Arc::new(watch::Sender::new(0)),
             indexes: Mutex::new(HashMap::new()),

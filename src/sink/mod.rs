@@ -5,6 +5,7 @@
 //! - `epoch`: writing a sealed epoch (intent, raw rows, rollups, dead letters).
 //! - `repair`: reading intents and executing a repair plan after a restore.
 //! - `totals`: writing `rollups_total`.
+//! - `reload`: reading back the committed rows of evicted keys.
 //! - `purge`: deleting every row of a partition that is reset.
 //! - `clock`: the write timestamps every row carries.
 
@@ -13,6 +14,7 @@ mod clock;
 mod epoch;
 mod error;
 mod purge;
+mod reload;
 mod repair;
 mod statements;
 mod totals;

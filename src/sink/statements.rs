@@ -22,6 +22,10 @@ pub(super) struct Statements {
     pub intents_delete: PreparedStatement,
     pub intent_delete_one: PreparedStatement,
     pub dead_letter: PreparedStatement,
+    pub partial_select: PreparedStatement,
+    pub minute_select: PreparedStatement,
+    pub total_select: PreparedStatement,
+    pub franchise_totals_select: PreparedStatement,
 }
 
 /// Prepares one statement, naming it when that fails.
@@ -79,6 +83,18 @@ impl Statements {
             dead_letter: prepare(s, "dead_letters insert", format!(
                 "INSERT INTO {ks}.dead_letters (partition_id, offset, reason, line_len, line_prefix, seen_at) \
                  VALUES (?, ?, ?, ?, ?, ?) USING TIMESTAMP ?")).await?,
+            partial_select: prepare(s, "rollups_by_partition select", format!(
+                "SELECT count, sum, min, max FROM {ks}.rollups_by_partition \
+                 WHERE partition_id = ? AND franchise_id = ? AND event_name = ?")).await?,
+            minute_select: prepare(s, "rollups_by_minute select", format!(
+                "SELECT count, sum, min, max FROM {ks}.rollups_by_minute \
+                 WHERE franchise_id = ? AND minute = ? AND event_name = ? AND partition_id = ?")).await?,
+            total_select: prepare(s, "rollups_total select", format!(
+                "SELECT count, sum, min, max FROM {ks}.rollups_total \
+                 WHERE franchise_id = ? AND event_name = ?")).await?,
+            franchise_totals_select: prepare(s, "rollups_total select of a franchise", format!(
+                "SELECT event_name, count, sum, min, max FROM {ks}.rollups_total \
+                 WHERE franchise_id = ?")).await?,
         })
     }
 }

@@ -195,7 +195,14 @@ impl StreamHandler<Result<Frame, ChunkCodecError>> for PartitionActor {
         match item {
             Ok(frame) => {
                 self.idle.touch();
-                self.ingest(frame);
+                if self.life.reloading.is_some() || !self.life.pending.is_empty() {
+                    // Counted in order once the keys before it are reloaded.
+                    self.life.pending.push_back(frame);
+                    return;
+                }
+                if self.ingest(frame) {
+                    self.start_reload(ctx);
+                }
                 let full = self
                     .life
                     .state
@@ -216,6 +223,11 @@ impl StreamHandler<Result<Frame, ChunkCodecError>> for PartitionActor {
 
     fn finished(&mut self, ctx: &mut Self::Context) {
         if self.life.cause.is_some() {
+            return;
+        }
+        if self.life.reloading.is_some() || !self.life.pending.is_empty() {
+            // Ends once what was read is counted.
+            self.life.ended = true;
             return;
         }
         self.source_ended(ctx);

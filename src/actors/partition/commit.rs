@@ -79,10 +79,11 @@ impl PartitionActor {
         );
         self.update_backpressure();
         self.write(epoch, ctx);
+        self.evict_if_over_budget();
     }
 
     /// The retry delay: longer the more epochs wait.
-    fn retry_delay(&self) -> Duration {
+    pub(super) fn retry_delay(&self) -> Duration {
         self.retry_backoff.delay(self.life.epochs.len() as u32 + 1)
     }
 
@@ -165,6 +166,7 @@ impl PartitionActor {
         }
         self.deps.merger.do_send(Committed {
             partition: self.index,
+            id: self.id.clone(),
             sealed,
         });
         self.update_backpressure();
@@ -199,8 +201,10 @@ impl PartitionActor {
         self.status.record_inflight(n);
         let full = n >= self.deps.tuning.max_inflight_epochs() as usize;
         let holds = self.phase.holds();
+        // Keys being read back hold reading too (counted apart, as reload wait).
+        let reloading = self.life.reloading.is_some() || !self.life.pending.is_empty();
         if let Some(gate) = &self.life.gate {
-            gate.set_open(!full && !holds);
+            gate.set_open(!full && !holds && !reloading);
         }
         match (full && !holds, self.life.backpressured_since) {
             (true, None) => {

@@ -1,6 +1,7 @@
 //! What one incarnation of a partition actor holds. A restart drops it whole and
 //! starts again from `Incarnation::default()`: nothing of it survives by accident.
 
+use std::collections::VecDeque;
 use std::sync::Arc;
 use std::time::Instant;
 
@@ -10,8 +11,9 @@ use tokio_util::sync::CancellationToken;
 
 use super::epochs::EpochQueue;
 use super::gate::Gate;
+use crate::actors::budget::BudgetShare;
 use crate::actors::supervision::RestartCause;
-use crate::core::{RollupState, SealedEpoch, Snapshot};
+use crate::core::{Frame, RollupState, SealedEpoch, Snapshot};
 use crate::sink::DeadLetter;
 
 /// A sealed epoch on its way to commit.
@@ -56,6 +58,15 @@ pub(super) struct Incarnation {
     pub cause: Option<RestartCause>,
     /// Cancelled when the incarnation ends: its writes and repair are abandoned.
     pub cancel: CancellationToken,
+    /// Chunks read but not counted yet: the first stopped at a line whose key
+    /// must be reloaded; the others came meanwhile.
+    pub pending: VecDeque<Frame>,
+    /// Since when evicted keys are being read back (reading is held meanwhile).
+    pub reloading: Option<Instant>,
+    /// The source ended while chunks were pending: it ends once they are counted.
+    pub ended: bool,
+    /// This incarnation's share of the state memory budget.
+    pub share: Option<BudgetShare>,
 }
 
 impl Drop for Incarnation {

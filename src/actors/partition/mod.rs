@@ -15,6 +15,8 @@
 //! - `restore`: loading the committed state and repairing uncommitted epochs.
 //! - `source`: connecting, listening and subscribing (plain async functions).
 //! - `reading`: attaching the source and counting chunks of lines (the hot path).
+//! - `reload`: reading evicted keys back before counting their events, and
+//!   evicting idle keys over the memory budget.
 //! - `gate`, `idle`: TCP backpressure, and cutting an idle `listen://` producer.
 //! - `commit`: seal → write → checkpoint → commit, and backpressure.
 //! - `status`, `meters`: the observable state and the Prometheus series.
@@ -31,6 +33,7 @@ mod messages;
 mod meters;
 mod phase;
 mod reading;
+mod reload;
 mod restore;
 mod source;
 mod status;
@@ -41,6 +44,7 @@ use std::sync::Arc;
 
 use actix::Addr;
 
+use super::budget::StateBudget;
 use super::checkpoint::CheckpointActor;
 use super::merger::Merger;
 use super::sink::SinkActor;
@@ -66,4 +70,6 @@ pub struct PartitionDeps {
     pub io: tokio::runtime::Handle,
     /// Live values of the knobs `PATCH /config` may change.
     pub tuning: Arc<Tuning>,
+    /// The state memory budget this partition reports to and evicts for.
+    pub budget: Arc<StateBudget>,
 }

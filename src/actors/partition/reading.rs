@@ -76,11 +76,13 @@ impl PartitionActor {
     }
 
     /// Counts one chunk of lines into the state: no lock, no allocation per event.
-    pub(super) fn ingest(&mut self, frame: Frame) {
+    /// True when counting stopped at a line whose key must be reloaded first: the
+    /// rest of the chunk is then first in `pending`.
+    pub(super) fn ingest(&mut self, frame: Frame) -> bool {
         let replayable = self.replayable();
         let life = &mut self.life;
         let Some(state) = life.state.as_mut() else {
-            return;
+            return false;
         };
         life.arrivals.push(Instant::now());
         let ingest_ms = std::time::SystemTime::now()
@@ -121,6 +123,15 @@ impl PartitionActor {
         };
         let after = state.offset();
         self.status.record_read(after, after - before, counted.bad);
+        let Some(at) = counted.stopped_at else {
+            return false;
+        };
+        let rest = match frame {
+            Frame::Lines(chunk) => Frame::Lines(chunk.rest_from(at)),
+            other => other,
+        };
+        self.life.pending.push_front(rest);
+        true
     }
 
     /// (Re)arms the check that cuts a producer idle for `listen_idle_timeout`.

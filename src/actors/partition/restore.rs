@@ -111,11 +111,17 @@ impl PartitionActor {
         let plan = RepairPlan::new(&r.intents, &r.state, offset);
         let keys: Vec<(Key, Rollup)> = r.state.iter().map(|(k, r)| (k.clone(), r)).collect();
         // Totals written from epochs past the restored one are rewritten too.
-        let touched = plan.keys.iter().map(|(k, _)| k.clone()).collect();
+        let touched = plan.keys.clone();
+        let evicted = r.state.evicted_filter().cloned().map(Arc::new);
+        if evicted.is_some() {
+            // Keys missing from memory may be in Cassandra: readers look there.
+            self.deps.budget.note_eviction();
+        }
         self.deps.merger.do_send(Reset {
             partition: self.index,
             keys,
             touched,
+            evicted,
         });
         if !r.intents.is_empty() {
             self.repair(plan, r.intents, ctx);

@@ -17,6 +17,7 @@ impl RollupState {
             keys: sealed.touched.clone(),
             minutes: sealed.minutes.clone(),
             watermark: sealed.watermark,
+            evicted: None,
         }
     }
 
@@ -35,6 +36,7 @@ impl RollupState {
             keys,
             minutes,
             watermark: self.watermark(),
+            evicted: self.evicted_filter().cloned(),
         })
     }
 

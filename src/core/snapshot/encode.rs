@@ -3,10 +3,11 @@
 
 use thiserror::Error;
 
-use super::model::Snapshot;
+use super::model::{Snapshot, SnapshotV1};
 
-/// Bumped whenever the payload layout changes; older versions are refused.
-pub const FORMAT_VERSION: u8 = 1;
+/// Bumped whenever the payload layout changes; versions other than this and the
+/// ones [`decode`] still reads are refused. 2 added the evicted-keys filter.
+pub const FORMAT_VERSION: u8 = 2;
 
 /// Version (1) + payload length (4, LE) + CRC-32 of the payload (4, LE).
 pub const HEADER_LEN: usize = 9;
@@ -53,8 +54,9 @@ pub fn decode(bytes: &[u8]) -> Result<Snapshot, SnapshotError> {
             got: bytes.len(),
         });
     };
-    if header[0] != FORMAT_VERSION {
-        return Err(SnapshotError::Version(header[0]));
+    let version = header[0];
+    if version != FORMAT_VERSION && version != 1 {
+        return Err(SnapshotError::Version(version));
     }
     let len = u32::from_le_bytes([header[1], header[2], header[3], header[4]]) as usize;
     let crc = u32::from_le_bytes([header[5], header[6], header[7], header[8]]);
@@ -72,8 +74,13 @@ pub fn decode(bytes: &[u8]) -> Result<Snapshot, SnapshotError> {
     if crc32fast::hash(payload) != crc {
         return Err(SnapshotError::Checksum);
     }
-    let (snapshot, rest) =
-        postcard::take_from_bytes::<Snapshot>(payload).map_err(SnapshotError::Decode)?;
+    let (snapshot, rest) = if version == 1 {
+        let (v1, rest) =
+            postcard::take_from_bytes::<SnapshotV1>(payload).map_err(SnapshotError::Decode)?;
+        (Snapshot::from(v1), rest)
+    } else {
+        postcard::take_from_bytes::<Snapshot>(payload).map_err(SnapshotError::Decode)?
+    };
     if !rest.is_empty() {
         return Err(SnapshotError::Trailing(rest.len()));
     }
@@ -104,6 +111,7 @@ mod tests {
                 newest_ms: Some(60_000),
                 floor_ms: None,
             },
+            evicted: None,
         }
     }
 
@@ -136,6 +144,14 @@ mod tests {
         let mut bad = bytes.clone();
         bad[0] = 99;
         assert!(matches!(decode(&bad), Err(SnapshotError::Version(99))));
+        // A version-1 blob (no evicted-keys filter) still decodes.
+        let mut v1 = postcard::to_stdvec(&sample()).unwrap();
+        v1.pop(); // the `None` of `evicted`, last in the payload
+        let mut old = vec![1u8];
+        old.extend_from_slice(&(v1.len() as u32).to_le_bytes());
+        old.extend_from_slice(&crc32fast::hash(&v1).to_le_bytes());
+        old.extend_from_slice(&v1);
+        assert_eq!(decode(&old).unwrap(), sample());
         let mut long = bytes.clone();
         long.push(0);
         assert!(matches!(decode(&long), Err(SnapshotError::Trailing(1))));

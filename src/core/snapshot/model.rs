@@ -3,6 +3,7 @@
 use serde::{Deserialize, Serialize};
 
 use crate::core::bucket::MinuteWatermark;
+use crate::core::evicted::EvictedKeys;
 use crate::core::sealed::{KeyRow, MinuteRow};
 
 /// Whether a snapshot holds the whole state or only what one epoch changed.
@@ -29,6 +30,36 @@ pub struct Snapshot {
     pub minutes: Vec<MinuteRow>,
     /// Bucket watermark after `epoch` (restore evicts under its floor).
     pub watermark: MinuteWatermark,
+    /// Base only: the filter of the keys evicted before it. Keys evicted after the
+    /// base are in it or in a later delta, so a restore holds them.
+    pub evicted: Option<EvictedKeys>,
+}
+
+/// The payload of format version 1, before eviction.
+#[derive(Deserialize)]
+pub(super) struct SnapshotV1 {
+    partition: String,
+    epoch: u64,
+    offset: u64,
+    kind: SnapshotKind,
+    keys: Vec<KeyRow>,
+    minutes: Vec<MinuteRow>,
+    watermark: MinuteWatermark,
+}
+
+impl From<SnapshotV1> for Snapshot {
+    fn from(s: SnapshotV1) -> Self {
+        Snapshot {
+            partition: s.partition,
+            epoch: s.epoch,
+            offset: s.offset,
+            kind: s.kind,
+            keys: s.keys,
+            minutes: s.minutes,
+            watermark: s.watermark,
+            evicted: None,
+        }
+    }
 }
 
 impl Snapshot {

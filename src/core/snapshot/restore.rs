@@ -42,6 +42,7 @@ pub fn restore(
             return Err(RestoreError::BaseIsDelta(base.epoch));
         }
         (epoch, offset, watermark) = (base.epoch, base.offset, base.watermark);
+        state.set_evicted_filter(base.evicted.clone());
         apply(&mut state, base)?;
     }
     let mut deltas: Vec<Snapshot> = deltas.into_iter().collect();

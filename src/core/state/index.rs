@@ -10,7 +10,7 @@ use crate::core::packed::PackedRollup;
 
 /// The hash of a (slot, minute) bucket; recomputed rather than stored.
 #[inline]
-fn bucket_hash(hasher: &KeyHasher, slot: u32, minute: i64) -> u64 {
+pub(super) fn bucket_hash(hasher: &KeyHasher, slot: u32, minute: i64) -> u64 {
     hasher.hash_one((slot, minute))
 }
 
@@ -69,6 +69,7 @@ impl RollupState {
     #[inline]
     pub(super) fn push_slot(&mut self, key: Key, hash: u64) -> u32 {
         let slot = self.slots.len() as u32;
+        self.name_bytes += super::evict::name_bytes(key.event_name.len());
         self.slots.push(Slot {
             key,
             rollup: PackedRollup::default(),

@@ -5,6 +5,7 @@ use hashbrown::HashTable;
 
 use crate::core::bucket::{minute_of, MinuteWatermark};
 use crate::core::event::EventRef;
+use crate::core::evicted::EvictedKeys;
 use crate::core::key::{Key, KeyHasher, KeyRef};
 use crate::core::packed::PackedRollup;
 use crate::core::rollup::Rollup;
@@ -33,17 +34,36 @@ impl Default for StateOptions {
 /// Marks a slot whose per-key bucket cache is empty.
 pub(super) const NO_BUCKET: u32 = u32::MAX;
 
-/// One key's entry. Slots are never moved or removed, so their index is a stable id.
-/// 64 bytes: no stored hash (the index recomputes it when it grows).
+/// Set in a slot's `touched_epoch` when its key came back from eviction: its
+/// buckets of evicted minutes may be in Cassandra.
+pub(super) const RELOADED: u64 = 1 << 63;
+
+/// One key's entry. A slot's index is a stable id between evictions (which
+/// compact the slots and renumber them). 64 bytes: no stored hash (the index
+/// recomputes it when it grows).
 #[derive(Debug, Clone)]
 pub(super) struct Slot {
     pub(super) key: Key,
     pub(super) rollup: PackedRollup,
-    /// The epoch in which the key was last touched; `touched_idx` is valid for it.
+    /// The epoch in which the key was last touched (`touched_idx` is valid for it),
+    /// with the [`RELOADED`] bit.
     pub(super) touched_epoch: u64,
     pub(super) touched_idx: u32,
     /// Cache of the key's latest bucket, which almost every event hits.
     pub(super) cur_bucket: u32,
+}
+
+impl Slot {
+    /// The epoch in which the key was last touched (0: not since it was loaded).
+    #[inline]
+    pub(super) fn touched(&self) -> u64 {
+        self.touched_epoch & !RELOADED
+    }
+
+    #[inline]
+    pub(super) fn reloaded(&self) -> bool {
+        self.touched_epoch & RELOADED != 0
+    }
 }
 
 /// One key's rollup in one minute; 40 bytes.
@@ -91,6 +111,16 @@ pub struct RollupState {
     pub(super) events: u64,
     pub(super) bad_lines: u64,
     pub(super) late_events: u64,
+    /// Keys evicted from this state (none until the first eviction).
+    pub(super) evicted: Option<Box<EvictedKeys>>,
+    /// Bytes of the key names' allocations.
+    pub(super) name_bytes: u64,
+    /// Some rollup carried a value (each then has a boxed `ValueStats`).
+    pub(super) has_values: bool,
+    /// Reloaded committed values of keys and buckets not yet sealed: (slot, value)
+    /// and (bucket, value). They go into the intent of the epoch that touches them.
+    pub(super) priors: Vec<(u32, Rollup)>,
+    pub(super) bucket_priors: Vec<(u32, Rollup)>,
 }
 
 impl RollupState {
@@ -115,6 +145,11 @@ impl RollupState {
             events: 0,
             bad_lines: 0,
             late_events: 0,
+            evicted: None,
+            name_bytes: 0,
+            has_values: false,
+            priors: Vec::new(),
+            bucket_priors: Vec::new(),
         }
     }
 
@@ -197,22 +232,44 @@ impl RollupState {
     /// Counts one event read at `offset` (normally `self.offset()`); the state's
     /// offset moves past it. `ingest_ms` decides the minute when the event has no
     /// time of its own. Allocates only for a key or bucket seen for the first time.
+    /// For a state that evicts, [`RollupState::try_record`] says first when the
+    /// event needs a reload; this treats every missing key as new.
     #[inline]
     pub fn record(&mut self, offset: u64, ev: &EventRef<'_>, ingest_ms: i64) {
         let slot = self.slot_for(&ev.key());
+        let (minute, late) = self.minute_of_event(ev, ingest_ms);
+        self.count(slot, minute, late, offset, ev);
+    }
+
+    /// The minute an event is counted in, and whether it is late (see
+    /// [`MinuteWatermark`]); moves the watermark (idempotently).
+    #[inline]
+    pub(super) fn minute_of_event(&mut self, ev: &EventRef<'_>, ingest_ms: i64) -> (i64, bool) {
+        self.watermark.observe(
+            minute_of(ev.ts_ms.unwrap_or(ingest_ms)),
+            self.options.bucket_horizon_minutes,
+        )
+    }
+
+    /// Counts one event into `slot` and its bucket of `minute`.
+    #[inline(always)]
+    pub(super) fn count(
+        &mut self,
+        slot: u32,
+        minute: i64,
+        late: bool,
+        offset: u64,
+        ev: &EventRef<'_>,
+    ) {
         let epoch = self.epoch;
         let s = &mut self.slots[slot as usize];
         s.rollup.record(ev.value);
-        if s.touched_epoch != epoch {
-            s.touched_epoch = epoch;
+        if s.touched() != epoch {
+            s.touched_epoch = epoch | (s.touched_epoch & RELOADED);
             s.touched_idx = self.touched.len() as u32;
             self.touched.push(slot);
         }
 
-        let (minute, late) = self.watermark.observe(
-            minute_of(ev.ts_ms.unwrap_or(ingest_ms)),
-            self.options.bucket_horizon_minutes,
-        );
         let cur = self.slots[slot as usize].cur_bucket;
         let bucket = if cur != NO_BUCKET && self.buckets[cur as usize].minute == minute {
             cur
@@ -237,6 +294,7 @@ impl RollupState {
                 minute_ms: minute,
             });
         }
+        self.has_values |= ev.value.is_some();
         self.late_events += u64::from(late);
         self.events += 1;
         self.advance_to(offset);
@@ -249,7 +307,7 @@ impl RollupState {
     }
 
     #[inline]
-    fn advance_to(&mut self, offset: u64) {
+    pub(super) fn advance_to(&mut self, offset: u64) {
         self.offset = self.offset.max(offset.saturating_add(1));
     }
 
@@ -285,6 +343,7 @@ impl RollupState {
                 minute_ms: r.minute_ms,
             })
             .collect();
+        let (priors, minute_priors) = self.take_priors();
         let sealed = SealedEpoch {
             epoch: self.epoch,
             offset_start: self.epoch_offset_start,
@@ -296,6 +355,8 @@ impl RollupState {
             bad_lines: self.bad_lines,
             late_events: self.late_events,
             watermark: self.watermark,
+            priors,
+            minute_priors,
         };
         self.epoch = self.epoch.saturating_add(1);
         self.epoch_offset_start = self.offset;

@@ -1,0 +1,172 @@
+//! Bounded state in the partition actor: evicting idle keys after a seal when the
+//! process is over its memory budget, and reading evicted keys back when events
+//! come for them. While a batch is read the partition holds its socket (TCP
+//! backpressure, counted in `ssa_reload_wait_seconds_total`); what it had read
+//! already waits in `pending` and is counted, in order, once the batch is in.
+
+use std::time::Instant;
+
+use actix::prelude::*;
+
+use super::actor::PartitionActor;
+use crate::actors::budget::BudgetShare;
+use crate::actors::merger::Evicted;
+use crate::core::{self, parse_line, Frame, Reload, RollupState};
+use crate::metrics;
+use crate::runtime::on_io;
+
+/// Most keys read back in one batch.
+const RELOAD_BATCH: usize = 4096;
+
+impl PartitionActor {
+    /// Tells the budget what the state costs now.
+    pub(super) fn report_state_bytes(&mut self) {
+        let life = &mut self.life;
+        let Some(state) = life.state.as_ref() else {
+            return;
+        };
+        let share = life
+            .share
+            .get_or_insert_with(|| BudgetShare::new(self.deps.budget.clone()));
+        share.report(state.state_bytes());
+        self.status.meters.keys.set(state.len() as i64);
+    }
+
+    /// Right after a seal: over the budget, evicts this partition's share of idle
+    /// committed keys and tells the merger. Not while keys are being read back or
+    /// a repair runs (reloads wait for it, and so does eviction).
+    pub(super) fn evict_if_over_budget(&mut self) {
+        self.report_state_bytes();
+        let life = &mut self.life;
+        if life.reloading.is_some() || !life.pending.is_empty() || life.repairing {
+            return;
+        }
+        let Some(state) = life.state.as_mut() else {
+            return;
+        };
+        let n = self.deps.budget.keys_to_evict(state.len());
+        if n == 0 {
+            return;
+        }
+        let keys = state.evict_idle(self.committed.epoch, n);
+        if keys.is_empty() {
+            return;
+        }
+        metrics::KEYS_EVICTED.inc_by(keys.len() as u64);
+        self.deps.budget.note_eviction();
+        tracing::debug!(partition = %self.id, keys = keys.len(), resident = state.len(), "evicted idle keys");
+        self.deps.merger.do_send(Evicted {
+            partition: self.index,
+            keys,
+        });
+        self.report_state_bytes();
+    }
+
+    /// Reads back, in one batch, what the first pending chunk needs; holds the
+    /// socket meanwhile.
+    pub(super) fn start_reload(&mut self, ctx: &mut Context<Self>) {
+        if self.life.reloading.is_some() {
+            return;
+        }
+        let Some(sink) = self.deps.cassandra.clone() else {
+            // Nothing was evicted to Cassandra without one: count as new keys.
+            return self.count_pending(ctx);
+        };
+        if self.life.repairing {
+            // The rows are set back to committed values first.
+            ctx.run_later(std::time::Duration::from_millis(20), |act, ctx| {
+                act.start_reload(ctx)
+            });
+            return;
+        }
+        let reloads = match (self.life.state.as_ref(), self.life.pending.front()) {
+            (Some(state), Some(frame)) => reloads_of(state, self.cfg.format, frame),
+            _ => Vec::new(),
+        };
+        if reloads.is_empty() {
+            // Nothing to read after all (the minute moved on): count on, from the
+            // next turn of the mailbox.
+            ctx.run_later(std::time::Duration::ZERO, |act, ctx| act.count_pending(ctx));
+            return;
+        }
+        self.life.reloading = Some(Instant::now());
+        self.update_backpressure();
+        let id = self.id.clone();
+        let cancel = self.life.cancel.clone();
+        let read = on_io(&self.deps.io, "reloading evicted keys", async move {
+            tokio::select! {
+                res = sink.reload(&id, reloads) => res,
+                _ = cancel.cancelled() => Err(crate::sink::SinkError::Abandoned("reloading")),
+            }
+        });
+        let generation = self.generation;
+        ctx.spawn(read.into_actor(self).map(move |res, act, ctx| {
+            if act.generation != generation {
+                return;
+            }
+            let since = act.life.reloading.take().unwrap_or_else(Instant::now);
+            let took = since.elapsed().as_secs_f64();
+            metrics::RELOAD_SECONDS.observe(took);
+            metrics::RELOAD_WAIT_SECONDS.inc_by(took);
+            match res {
+                Ok(rows) => {
+                    let Some(state) = act.life.state.as_mut() else {
+                        return;
+                    };
+                    for r in rows {
+                        metrics::KEY_RELOADS.inc();
+                        if r.partial == Some(None) {
+                            metrics::RELOAD_FALSE_POSITIVES.inc();
+                        }
+                        state.apply_reload(r);
+                    }
+                    act.count_pending(ctx);
+                }
+                Err(e) => {
+                    tracing::warn!(partition = %act.id, error = %e, "reloading evicted keys failed; retrying");
+                    ctx.run_later(act.retry_delay(), |act, ctx| act.start_reload(ctx));
+                }
+            }
+        }));
+    }
+
+    /// Counts the pending chunks in order until one stops at another reload (or
+    /// none is left: reading resumes).
+    fn count_pending(&mut self, ctx: &mut Context<Self>) {
+        while let Some(frame) = self.life.pending.pop_front() {
+            if self.ingest(frame) {
+                return self.start_reload(ctx);
+            }
+        }
+        self.report_state_bytes();
+        self.update_backpressure();
+        let full = self
+            .life
+            .state
+            .as_ref()
+            .is_some_and(|s| s.epoch_events() >= self.deps.tuning.max_epoch_events());
+        if full {
+            self.seal(ctx);
+        }
+        if std::mem::take(&mut self.life.ended) {
+            self.source_ended(ctx);
+        }
+    }
+}
+
+/// What a pending chunk needs read back, in one batch.
+fn reloads_of(state: &RollupState, format: crate::format::Format, frame: &Frame) -> Vec<Reload> {
+    let ingest_ms = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_millis() as i64)
+        .unwrap_or(0);
+    match frame {
+        Frame::Lines(chunk) => core::reloads_ahead(state, format, chunk, ingest_ms, RELOAD_BATCH),
+        Frame::Unterminated(bytes) => parse_line(format, bytes)
+            .ok()
+            .and_then(|ev| state.needs_reload(&mut state.watermark(), &ev, ingest_ms))
+            .into_iter()
+            .collect(),
+        Frame::Oversized { .. } => Vec::new(),
+    }
+}
