@@ -272,9 +272,9 @@ impl Handler<Reset> for Merger {
             }
         }
         for (key, committed) in &msg.touched {
-            // An evicted key the repair sets back: its partial here may be from
-            // an epoch that never committed.
-            if !fresh.contains(key) && self.totals.contains_key(key) {
+            // A key the restored state does not hold (evicted, or new in epochs
+            // past it): its partial is what the repair sets its row back to.
+            if !fresh.contains(key) {
                 self.set(msg.partition, key, committed.as_ref());
             }
         }

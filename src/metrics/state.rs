@@ -10,7 +10,7 @@ use super::reg;
 pub static STATE_BYTES: LazyLock<IntGauge> = LazyLock::new(|| {
     reg(IntGauge::new(
         "ssa_state_bytes",
-        "Bytes of resident state counted against processor.state_memory_limit: every partition's keys, minute buckets and evicted-keys filter, and the merger's totals.",
+        "Bytes of resident state counted against processor.state_memory_limit: every partition's keys, minute buckets, evicted-keys filter and uncommitted epochs, and the merger's totals.",
     )
     .expect("valid metric"))
 });

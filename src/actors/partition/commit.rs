@@ -169,6 +169,7 @@ impl PartitionActor {
             id: self.id.clone(),
             sealed,
         });
+        self.evict_if_over_budget();
         self.update_backpressure();
         self.publish();
         self.check_settled();
@@ -199,7 +200,7 @@ impl PartitionActor {
     pub(super) fn update_backpressure(&mut self) {
         let n = self.life.epochs.len();
         self.status.record_inflight(n);
-        let full = n >= self.deps.tuning.max_inflight_epochs() as usize;
+        let full = n >= self.deps.tuning.max_inflight_epochs() as usize || self.life.over_budget;
         let holds = self.phase.holds();
         // Keys being read back hold reading too (counted apart, as reload wait).
         let reloading = self.life.reloading.is_some() || !self.life.pending.is_empty();

@@ -57,6 +57,11 @@ impl<T> EpochQueue<T> {
         });
     }
 
+    /// Every uncommitted epoch, oldest first.
+    pub fn iter(&self) -> impl Iterator<Item = &T> {
+        self.epochs.iter().map(|e| &e.payload)
+    }
+
     /// The epoch, while it is uncommitted.
     pub fn get(&self, epoch: u64) -> Option<&T> {
         self.find(epoch).map(|e| &e.payload)

@@ -67,6 +67,9 @@ pub(super) struct Incarnation {
     pub ended: bool,
     /// This incarnation's share of the state memory budget.
     pub share: Option<BudgetShare>,
+    /// Over the budget with nothing left to evict until an epoch commits: reading
+    /// is held meanwhile (counted as backpressure).
+    pub over_budget: bool,
 }
 
 impl Drop for Incarnation {

@@ -19,38 +19,57 @@ use crate::runtime::on_io;
 const RELOAD_BATCH: usize = 4096;
 
 impl PartitionActor {
-    /// Tells the budget what the state costs now.
+    /// Tells the budget what the state and the uncommitted epochs cost now.
     pub(super) fn report_state_bytes(&mut self) {
         let life = &mut self.life;
         let Some(state) = life.state.as_ref() else {
             return;
         };
+        let epochs: u64 = life.epochs.iter().map(epoch_bytes).sum();
         let share = life
             .share
             .get_or_insert_with(|| BudgetShare::new(self.deps.budget.clone()));
-        share.report(state.state_bytes());
+        share.report(state.state_bytes() + epochs);
         self.status.meters.keys.set(state.len() as i64);
     }
 
-    /// Right after a seal: over the budget, evicts this partition's share of idle
-    /// committed keys and tells the merger. Not while keys are being read back or
-    /// a repair runs (reloads wait for it, and so does eviction).
+    /// After a seal or a commit: over the budget, evicts this partition's share
+    /// of idle committed keys and tells the merger. Not while keys are being read
+    /// back or a repair runs (reloads wait for it, and so does eviction). Still
+    /// over with epochs uncommitted, it holds reading until the next commit frees
+    /// their keys.
     pub(super) fn evict_if_over_budget(&mut self) {
         self.report_state_bytes();
+        let was_over = self.life.over_budget;
+        self.life.over_budget = self.evict();
+        if self.life.over_budget != was_over {
+            self.update_backpressure();
+        }
+    }
+
+    /// Evicts what the budget asks; true when still over it with uncommitted
+    /// epochs to wait for.
+    fn evict(&mut self) -> bool {
+        if self.deps.cassandra.is_none() {
+            // Nothing durable to reload from (`sink = none`): memory is not bounded.
+            return false;
+        }
         let life = &mut self.life;
         if life.reloading.is_some() || !life.pending.is_empty() || life.repairing {
-            return;
+            return false;
         }
         let Some(state) = life.state.as_mut() else {
-            return;
+            return false;
         };
         let n = self.deps.budget.keys_to_evict(state.len());
         if n == 0 {
-            return;
+            return false;
         }
         let keys = state.evict_idle(self.committed.epoch, n);
+        let budget = &self.deps.budget;
+        let waiting = !life.epochs.is_empty();
         if keys.is_empty() {
-            return;
+            return waiting && budget.used() > budget.limit();
         }
         metrics::KEYS_EVICTED.inc_by(keys.len() as u64);
         self.deps.budget.note_eviction();
@@ -60,6 +79,8 @@ impl PartitionActor {
             keys,
         });
         self.report_state_bytes();
+        let budget = &self.deps.budget;
+        !self.life.epochs.is_empty() && budget.used() > budget.limit()
     }
 
     /// Reads back, in one batch, what the first pending chunk needs; holds the
@@ -152,6 +173,18 @@ impl PartitionActor {
             self.source_ended(ctx);
         }
     }
+}
+
+/// Bytes an uncommitted epoch holds until it commits: per touched key its row in
+/// the sealed epoch and in the snapshot (key and rollup, 80 bytes each), its
+/// bucket rows (64 each, twice) and its share of the encoded snapshot; per event
+/// its raw row.
+fn epoch_bytes(e: &super::incarnation::Sealed) -> u64 {
+    let s = &e.sealed;
+    (s.touched.len() as u64) * (80 * 2)
+        + (s.minutes.len() as u64) * (64 * 2)
+        + e.bytes.len() as u64
+        + (s.raw.len() as u64) * 48
 }
 
 /// What a pending chunk needs read back, in one batch.

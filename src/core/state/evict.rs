@@ -57,11 +57,10 @@ impl RollupState {
 
     /// Evicts up to `count` keys whose latest value is committed (touched in
     /// `committed_epoch` or before, least recently touched first), with their
-    /// buckets. Returns the evicted keys. Does nothing while events are unsealed
-    /// (call it right after a seal). Costs O(resident keys + buckets): evict in
-    /// batches.
+    /// buckets. Returns the evicted keys. Keys of the open epoch are never
+    /// committed, so they stay. Costs O(resident keys + buckets): evict in batches.
     pub fn evict_idle(&mut self, committed_epoch: u64, count: usize) -> Vec<Key> {
-        if count == 0 || self.has_unsealed() {
+        if count == 0 {
             return Vec::new();
         }
         let held: HashSet<u32> = self.priors.iter().map(|&(s, _)| s).collect();
@@ -137,6 +136,16 @@ impl RollupState {
             if s.cur_bucket != NO_BUCKET {
                 s.cur_bucket = bucket_remap[s.cur_bucket as usize];
             }
+        }
+        // The open epoch's keys are never evicted: their ids only move.
+        for s in &mut self.touched {
+            *s = remap[*s as usize];
+        }
+        for r in &mut self.raw {
+            r.slot = remap[r.slot as usize];
+        }
+        for b in &mut self.touched_buckets {
+            *b = bucket_remap[*b as usize];
         }
         for p in &mut self.priors {
             p.0 = remap[p.0 as usize];
