@@ -13,6 +13,7 @@ use std::time::Duration;
 use admin_support::{Api, SsaProcess};
 
 const LIMIT: Duration = Duration::from_secs(600);
+const TOKEN: &str = "bounded-state-token-7d1c";
 
 /// `ssa demo` over `cycles` with `keys`, four partitions, `state_memory_limit`
 /// = `limit` (`None`: the default), small epochs so that keys commit (and can
@@ -45,11 +46,14 @@ fn demo(
     if hold {
         args.push("--hold");
     }
-    let mut env = vec![("SSA_PROCESSOR__MAX_EPOCH_EVENTS", "20000")];
+    let mut env = vec![
+        ("SSA_PROCESSOR__MAX_EPOCH_EVENTS", "20000"),
+        ("SSA_ADMIN_TOKEN", TOKEN),
+    ];
     if let Some(l) = limit {
         env.push(("SSA_PROCESSOR__STATE_MEMORY_LIMIT", l));
     }
-    SsaProcess::spawn(&args, &env, log, None)
+    SsaProcess::spawn(&args, &env, log, Some(TOKEN))
 }
 
 /// The value of an unlabelled series on `/metrics`.

@@ -126,7 +126,10 @@ impl Merger {
             return;
         };
         if self.dirty.is_empty() {
-            self.wake_waiters();
+            // Totals being read back are written once read: a flush waits for them.
+            if self.loading.is_empty() {
+                self.wake_waiters();
+            }
             return;
         }
         let keys: Vec<Key> = self.dirty.drain().collect();
