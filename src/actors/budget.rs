@@ -3,7 +3,7 @@
 //! over the limit, partitions evict their idle keys in proportion, down to a low
 //! water mark, and the merger drops the totals of keys no partition holds.
 
-use std::sync::atomic::{AtomicBool, AtomicI64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU64, Ordering};
 use std::sync::Arc;
 
 use crate::metrics;
@@ -19,6 +19,9 @@ pub struct StateBudget {
     /// Some key was evicted in this process: a key missing from memory may be
     /// in Cassandra.
     evicted: AtomicBool,
+    /// Totals the merger still has to write (or read back): while over the limit
+    /// with a backlog, partitions hold reading until it drains.
+    backlog: AtomicU64,
 }
 
 impl StateBudget {
@@ -28,7 +31,20 @@ impl StateBudget {
             limit,
             used: AtomicI64::new(0),
             evicted: AtomicBool::new(false),
+            backlog: AtomicU64::new(0),
         })
+    }
+
+    pub fn set_backlog(&self, keys: u64) {
+        self.backlog.store(keys, Ordering::Relaxed);
+    }
+
+    pub fn backlog(&self) -> u64 {
+        self.backlog.load(Ordering::Relaxed)
+    }
+
+    pub fn over_limit(&self) -> bool {
+        self.used() > self.limit
     }
 
     pub fn note_eviction(&self) {

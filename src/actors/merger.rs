@@ -154,6 +154,7 @@ impl Merger {
                     act.failures = 0;
                     act.drop_written();
                     act.write(ctx);
+                    act.report_bytes();
                 }
                 Err(e) => {
                     act.failures += 1;

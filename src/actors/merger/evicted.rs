@@ -17,6 +17,9 @@ use crate::runtime::on_io;
 const ENTRY_BYTES: u64 = 32 + 24 + 8;
 /// Bytes a total of several partitions adds: its boxed partials and sum.
 const MANY_BYTES: u64 = 160;
+/// Bytes of a key waiting in the merger (a set or queue entry, and its share of
+/// the rows of the write in flight).
+const BACKLOG_BYTES: u64 = 48 + 80;
 
 /// A partition evicted these keys: their totals may leave memory.
 #[derive(Message)]
@@ -123,7 +126,10 @@ impl Merger {
             0
         };
         let filter = self.dropped.as_ref().map_or(0, |d| d.bytes());
-        share.report(entries * ENTRY_BYTES + many * MANY_BYTES + filter);
+        // Keys waiting to be written, dropped or read back.
+        let backlog = (self.dirty.len() + self.drop_after_write.len() + self.loading.len()) as u64;
+        share.budget().set_backlog(backlog);
+        share.report(entries * ENTRY_BYTES + many * MANY_BYTES + filter + backlog * BACKLOG_BYTES);
     }
 }
 

@@ -32,6 +32,8 @@ impl PartitionActor {
         self.life.seal_timer = Some(ctx.run_later(first, |act, ctx| {
             act.life.seal_timer = None;
             act.seal(ctx);
+            // Held over the budget: looked at again every flush interval.
+            act.evict_if_over_budget();
             let every = act.deps.tuning.flush_interval();
             act.schedule_seal(ctx, every);
         }));

@@ -67,9 +67,11 @@ impl PartitionActor {
         }
         let keys = state.evict_idle(self.committed.epoch, n);
         let budget = &self.deps.budget;
-        let waiting = !life.epochs.is_empty();
+        // Hold while something will free memory: an epoch of ours commits, or
+        // the merger writes its backlog.
+        let hold = budget.over_limit() && (!life.epochs.is_empty() || budget.backlog() > 0);
         if keys.is_empty() {
-            return waiting && budget.used() > budget.limit();
+            return hold;
         }
         metrics::KEYS_EVICTED.inc_by(keys.len() as u64);
         self.deps.budget.note_eviction();
@@ -80,7 +82,7 @@ impl PartitionActor {
         });
         self.report_state_bytes();
         let budget = &self.deps.budget;
-        !self.life.epochs.is_empty() && budget.used() > budget.limit()
+        budget.over_limit() && (!self.life.epochs.is_empty() || budget.backlog() > 0)
     }
 
     /// Reads back, in one batch, what the first pending chunk needs; holds the
@@ -176,15 +178,16 @@ impl PartitionActor {
 }
 
 /// Bytes an uncommitted epoch holds until it commits: per touched key its row in
-/// the sealed epoch and in the snapshot (key and rollup, 80 bytes each), its
-/// bucket rows (64 each, twice) and its share of the encoded snapshot; per event
-/// its raw row.
+/// the sealed epoch and in the snapshot (key and rollup, 80 bytes each) and its
+/// partial's statement in the sink (about 200 bytes serialized); per bucket its
+/// rows (64 each, twice) and statement; its encoded snapshot; per event its raw
+/// row (48) and statement (about 150).
 fn epoch_bytes(e: &super::incarnation::Sealed) -> u64 {
     let s = &e.sealed;
-    (s.touched.len() as u64) * (80 * 2)
-        + (s.minutes.len() as u64) * (64 * 2)
+    (s.touched.len() as u64) * (80 * 2 + 200)
+        + (s.minutes.len() as u64) * (64 * 2 + 200)
         + e.bytes.len() as u64
-        + (s.raw.len() as u64) * 48
+        + (s.raw.len() as u64) * (48 + 150)
 }
 
 /// What a pending chunk needs read back, in one batch.
