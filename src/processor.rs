@@ -255,9 +255,7 @@ impl Processor {
     ) -> Result<Arc<PartitionHandle>, ProcessorError> {
         let _guard = self.changes.lock().await;
         self.refuse_while_draining()?;
-        let mut check = self.config.clone();
-        check.partitions = vec![part.clone()];
-        check.validate()?;
+        self.config.validate_new_partition(&part)?;
         if self.partition(&part.id).is_some() {
             return Err(ProcessorError::Exists(part.id));
         }
@@ -330,10 +328,7 @@ impl Processor {
     /// Validates and applies new live values of the tunable knobs.
     pub async fn retune(&self, values: TuningValues) -> Result<TuningValues, ProcessorError> {
         let _guard = self.changes.lock().await;
-        let mut check = self.config.clone();
-        check.partitions.clear();
-        values.apply_to(&mut check.processor);
-        check.validate()?;
+        values.validate(&self.config)?;
         self.tuning.set(values);
         if let Some(sink) = &self.cassandra {
             if let Some(shrink) = sink.set_concurrency(values.sink_concurrency as usize) {

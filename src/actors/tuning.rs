@@ -5,7 +5,7 @@
 use std::sync::atomic::{AtomicU32, AtomicU64, Ordering::Relaxed};
 use std::time::Duration;
 
-use crate::config::ProcessorConfig;
+use crate::config::{Config, ConfigError, ProcessorConfig};
 
 /// The live values of the tunable `processor.*` keys.
 #[derive(Debug)]
@@ -81,6 +81,14 @@ impl TuningValues {
             max_inflight_epochs: config.max_inflight_epochs,
             sink_concurrency: config.sink_concurrency,
         }
+    }
+
+    /// Checks these values with the same ranges as the configuration file.
+    pub fn validate(&self, config: &Config) -> Result<(), ConfigError> {
+        let mut check = config.clone();
+        check.partitions.clear();
+        self.apply_to(&mut check.processor);
+        check.validate()
     }
 
     /// Writes these values into a configuration (to validate or report it).

@@ -27,6 +27,9 @@ mod server;
 mod settings;
 mod state;
 
+pub use chaos::ChaosSpec;
 pub use error::ApiError;
+pub use model::{ChaosRequest, ChaosTarget, ConfigPatch, NewPartition};
 pub use openapi::ApiDoc;
 pub use server::{start, start_if_enabled, AdminServer};
+pub use settings::{parse_patch, patched};

@@ -101,6 +101,24 @@ pub fn parse_patch(body: Value) -> Result<ConfigPatch, ApiError> {
     Ok(patch)
 }
 
+/// `current` with the patch's values put in; ranges are checked by
+/// [`TuningValues::validate`] when the processor applies them.
+pub fn patched(mut values: TuningValues, patch: &ConfigPatch) -> Result<TuningValues, ApiError> {
+    if let Some(raw) = &patch.flush_interval {
+        values.flush_interval = duration("flush_interval", raw)?;
+    }
+    if let Some(v) = patch.max_epoch_events {
+        values.max_epoch_events = v;
+    }
+    if let Some(v) = patch.max_inflight_epochs {
+        values.max_inflight_epochs = v;
+    }
+    if let Some(v) = patch.sink_concurrency {
+        values.sink_concurrency = v;
+    }
+    Ok(values)
+}
+
 fn duration(field: &str, raw: &str) -> Result<Duration, ApiError> {
     humantime_serde::re::humantime::parse_duration(raw)
         .map_err(|e| ApiError::field(field, format!("`{raw}` is not a duration like 250ms: {e}")))
@@ -128,19 +146,7 @@ pub async fn patch(
 ) -> Result<web::Json<Tunables>, ApiError> {
     let patch = parse_patch(body.into_inner())?;
     let processor = &state.processor;
-    let mut values = processor.tuning.get();
-    if let Some(raw) = &patch.flush_interval {
-        values.flush_interval = duration("flush_interval", raw)?;
-    }
-    if let Some(v) = patch.max_epoch_events {
-        values.max_epoch_events = v;
-    }
-    if let Some(v) = patch.max_inflight_epochs {
-        values.max_inflight_epochs = v;
-    }
-    if let Some(v) = patch.sink_concurrency {
-        values.sink_concurrency = v;
-    }
+    let values = patched(processor.tuning.get(), &patch)?;
     let applied = processor.retune(values).await?;
     tracing::info!(
         flush_interval = ?applied.flush_interval,

@@ -30,7 +30,8 @@ fn store_err(what: &'static str, partition: &str, e: impl std::fmt::Display) -> 
     }
 }
 
-type ChunkRow = (i64, i32, i32, Vec<u8>);
+/// One row of the `checkpoints` table as read back: (seq, chunk, chunks, data).
+pub type ChunkRow = (i64, i32, i32, Vec<u8>);
 
 impl CassandraStore {
     pub async fn new(
@@ -136,7 +137,9 @@ impl CassandraStore {
             .map_err(|e| store_err("reading snapshots", partition, e))
     }
 
-    fn assemble(rows: Vec<ChunkRow>) -> BTreeMap<u64, Option<Snapshot>> {
+    /// Joins the chunks of each seq and decodes them; `None` for a seq whose chunks
+    /// are incomplete or whose bytes do not decode.
+    pub fn assemble(rows: Vec<ChunkRow>) -> BTreeMap<u64, Option<Snapshot>> {
         let mut by_seq: BTreeMap<u64, Vec<(i32, i32, Vec<u8>)>> = BTreeMap::new();
         for (seq, chunk, chunks, data) in rows {
             by_seq

@@ -8,7 +8,7 @@ mod error;
 mod local;
 mod store;
 
-pub use cassandra::CassandraStore;
+pub use cassandra::{CassandraStore, ChunkRow};
 pub use chain::{newest_chain, Chain};
 pub use error::CheckpointError;
 pub use local::LocalStore;

@@ -20,13 +20,27 @@ pub struct Overrides {
 
 /// Loads and validates the configuration.
 pub fn load(file: Option<&Path>, overrides: &Overrides) -> Result<Config, ConfigError> {
+    let text = match file {
+        Some(path) => Some(
+            std::fs::read_to_string(path).map_err(|source| ConfigError::File {
+                path: path.display().to_string(),
+                source,
+            })?,
+        ),
+        None => None,
+    };
+    load_from_str(text.as_deref(), overrides)
+}
+
+/// [`load`] with the `--config` file's text already read: every layer above the
+/// file (environment, flags) and the validation are the same.
+pub fn load_from_str(
+    file_text: Option<&str>,
+    overrides: &Overrides,
+) -> Result<Config, ConfigError> {
     let mut figment = Figment::from(Serialized::defaults(Config::default()));
-    if let Some(path) = file {
-        let text = std::fs::read_to_string(path).map_err(|source| ConfigError::File {
-            path: path.display().to_string(),
-            source,
-        })?;
-        figment = figment.merge(Toml::string(&text));
+    if let Some(text) = file_text {
+        figment = figment.merge(Toml::string(text));
     }
     figment = figment.merge(
         Env::prefixed("SSA_")

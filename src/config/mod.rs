@@ -8,6 +8,6 @@ mod model;
 mod validate;
 
 pub use error::ConfigError;
-pub use load::{load, Overrides};
+pub use load::{load, load_from_str, Overrides};
 pub use model::*;
 pub use validate::{check_host_port, is_valid_keyspace, validate_partition_id, SourceAddr};

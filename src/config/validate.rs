@@ -3,7 +3,7 @@
 use std::net::SocketAddr;
 use std::time::Duration;
 
-use super::{Config, ConfigError, ReplicationClass, SourceMode};
+use super::{Config, ConfigError, PartitionConfig, ReplicationClass, SourceMode};
 
 /// A source address parsed from `tcp://host:port` or `listen://host:port`.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -223,6 +223,16 @@ impl Config {
             }
         }
         Ok(())
+    }
+}
+
+impl Config {
+    /// Checks a partition added while running (`POST /partitions`) against this
+    /// configuration, as if it were its only partition.
+    pub fn validate_new_partition(&self, part: &PartitionConfig) -> Result<(), ConfigError> {
+        let mut check = self.clone();
+        check.partitions = vec![part.clone()];
+        check.validate()
     }
 }
 

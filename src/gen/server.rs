@@ -25,7 +25,7 @@ use tokio_util::sync::CancellationToken;
 
 use super::cycles::CycleRange;
 use super::rate::RateLimiter;
-use super::subscribe::{Subscribe, MAX_REQUEST_BYTES};
+use super::subscribe::{request_line, Subscribe, MAX_REQUEST_BYTES};
 use super::workload::Workload;
 
 /// Bytes of lines gathered before each write.
@@ -426,18 +426,14 @@ async fn read_request(stream: &mut TcpStream) -> Result<Vec<u8>, RequestError> {
             ));
         }
         line.extend_from_slice(&chunk[..n]);
-        if let Some(pos) = line.iter().position(|&b| b == b'\n') {
-            if pos >= MAX_REQUEST_BYTES {
-                break;
+        match request_line(&line) {
+            Ok(Some(request)) => {
+                let len = request.len();
+                line.truncate(len);
+                return Ok(line);
             }
-            line.truncate(pos);
-            return Ok(line);
-        }
-        if line.len() >= MAX_REQUEST_BYTES {
-            break;
+            Ok(None) => {}
+            Err(reason) => return Err(RequestError::Refused(reason)),
         }
     }
-    Err(RequestError::Refused(format!(
-        "request line longer than {MAX_REQUEST_BYTES} bytes"
-    )))
 }

@@ -421,17 +421,11 @@ impl CassandraSink {
         let p = partition;
         let mut repaired = 0;
         for intent in intents {
-            let start = intent.offset_start.max(committed_offset) as i64;
-            let end = intent.offset_end as i64;
-            let mut bucket = start / RAW_BUCKET_SIZE;
-            while start < end && bucket * RAW_BUCKET_SIZE < end {
-                let lo = start.max(bucket * RAW_BUCKET_SIZE);
-                let hi = end.min((bucket + 1) * RAW_BUCKET_SIZE);
+            for (bucket, lo, hi) in intent.raw_ranges(committed_offset) {
                 self.session
                     .execute_unpaged(&self.st.raw_delete_range, (ts, p, bucket, lo, hi))
                     .await
                     .map_err(Self::write_err("raw repair", p))?;
-                bucket += 1;
             }
             let keys: Vec<Key> = intent
                 .keys

@@ -3,6 +3,8 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::cassandra::schema::RAW_BUCKET_SIZE;
+
 /// The offsets and rows an uncommitted epoch may have touched.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Intent {
@@ -25,6 +27,23 @@ impl Intent {
 
     pub fn decode(bytes: &[u8]) -> Result<Intent, postcard::Error> {
         postcard::from_bytes(bytes)
+    }
+
+    /// The `events_raw` rows a repair deletes: one `(bucket, lo, hi)` offset range
+    /// per raw partition, covering the intent's offsets from `committed_offset` on.
+    pub fn raw_ranges(&self, committed_offset: u64) -> impl Iterator<Item = (i64, i64, i64)> {
+        let start = self.offset_start.max(committed_offset) as i64;
+        let end = self.offset_end as i64;
+        let mut bucket = start / RAW_BUCKET_SIZE;
+        std::iter::from_fn(move || {
+            if !(start < end && bucket * RAW_BUCKET_SIZE < end) {
+                return None;
+            }
+            let lo = start.max(bucket * RAW_BUCKET_SIZE);
+            let hi = end.min((bucket + 1) * RAW_BUCKET_SIZE);
+            bucket += 1;
+            Some((bucket - 1, lo, hi))
+        })
     }
 }
 
