@@ -1,0 +1,80 @@
+//! The fuzz targets' bodies (`fuzz/src/`, see docs/fuzzing.md) run on stable over
+//! the committed seed corpora (`fuzz/seeds/<target>/`) and over every input that
+//! once made a target fail (`fuzz/regressions/<target>/<what-it-caught>`). The
+//! functions are the very ones the libFuzzer targets call.
+
+use std::path::{Path, PathBuf};
+
+#[allow(dead_code)]
+#[path = "../fuzz/src/lib.rs"]
+mod targets;
+
+fn fuzz_dir() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("fuzz")
+}
+
+fn target(name: &str) -> fn(&[u8]) {
+    targets::TARGETS
+        .iter()
+        .find(|(n, _)| *n == name)
+        .map(|(_, run)| *run)
+        .unwrap_or_else(|| panic!("no fuzz target {name}"))
+}
+
+/// Runs a target over every file of `dir`; returns how many there were.
+fn run_all(name: &str, dir: &Path) -> usize {
+    let run = target(name);
+    let mut files: Vec<PathBuf> = match std::fs::read_dir(dir) {
+        Ok(entries) => entries.map(|e| e.unwrap().path()).collect(),
+        Err(_) => return 0,
+    };
+    files.sort();
+    for file in &files {
+        let data = std::fs::read(file).unwrap();
+        run(&data);
+    }
+    files.len()
+}
+
+#[test]
+fn every_target_runs_its_seed_corpus() {
+    for (name, _) in targets::TARGETS {
+        let seeds = run_all(name, &fuzz_dir().join("seeds").join(name));
+        assert!(seeds > 0, "target {name} has no seeds in fuzz/seeds/{name}");
+    }
+}
+
+#[test]
+fn every_kept_regression_input_is_covered_by_a_test_below() {
+    let named: Vec<(&str, &str)> = REGRESSIONS.to_vec();
+    for (name, _) in targets::TARGETS {
+        let dir = fuzz_dir().join("regressions").join(name);
+        let Ok(entries) = std::fs::read_dir(&dir) else {
+            continue;
+        };
+        for entry in entries {
+            let file = entry.unwrap().file_name().to_string_lossy().into_owned();
+            assert!(
+                named.contains(&(name, file.as_str())),
+                "fuzz/regressions/{name}/{file} has no test in tests/fuzz_regressions.rs"
+            );
+        }
+    }
+}
+
+/// Runs the target `$target` over `fuzz/regressions/$target/$file`.
+macro_rules! regressions {
+    ($($test:ident: $target:literal / $file:literal;)*) => {
+        const REGRESSIONS: &[(&str, &str)] = &[$(($target, $file)),*];
+        $(
+            #[test]
+            fn $test() {
+                let path = fuzz_dir().join("regressions").join($target).join($file);
+                let data = std::fs::read(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+                target($target)(&data);
+            }
+        )*
+    };
+}
+
+regressions! {}
