@@ -77,4 +77,9 @@ macro_rules! regressions {
     };
 }
 
-regressions! {}
+regressions! {
+    // A committed offset past i64::MAX wrapped into negative raw ranges.
+    intent_committed_offset_past_i64_max: "intent" / "committed-offset-past-i64-max";
+    // The last raw bucket's end, (bucket + 1) * 100000, overflowed i64.
+    intent_last_raw_bucket_overflow: "intent" / "last-raw-bucket-overflow";
+}

@@ -31,18 +31,27 @@ impl Intent {
 
     /// The `events_raw` rows a repair deletes: one `(bucket, lo, hi)` offset range
     /// per raw partition, covering the intent's offsets from `committed_offset` on.
+    ///
+    /// Offsets are CQL `bigint`s, so no raw row lies past `i64::MAX`: offsets
+    /// beyond it (only a corrupt intent or snapshot has them) are clamped there,
+    /// never wrapped into negative ranges or overflowed.
     pub fn raw_ranges(&self, committed_offset: u64) -> impl Iterator<Item = (i64, i64, i64)> {
-        let start = self.offset_start.max(committed_offset) as i64;
-        let end = self.offset_end as i64;
-        let mut bucket = start / RAW_BUCKET_SIZE;
+        const LAST: u64 = i64::MAX as u64;
+        let size = RAW_BUCKET_SIZE as u64;
+        let start = self.offset_start.max(committed_offset).min(LAST);
+        let end = self.offset_end.min(LAST);
+        let mut bucket = start / size;
         std::iter::from_fn(move || {
-            if !(start < end && bucket * RAW_BUCKET_SIZE < end) {
+            // A range is only emitted below `end`, so `bucket * size` stays under
+            // `LAST + size` and every value returned fits an `i64`.
+            let lo = start.max(bucket * size);
+            if lo >= end {
                 return None;
             }
-            let lo = start.max(bucket * RAW_BUCKET_SIZE);
-            let hi = end.min((bucket + 1) * RAW_BUCKET_SIZE);
+            let hi = end.min((bucket + 1) * size);
+            let range = (bucket as i64, lo as i64, hi as i64);
             bucket += 1;
-            Some((bucket - 1, lo, hi))
+            Some(range)
         })
     }
 }
@@ -62,5 +71,47 @@ mod tests {
             written_at: 0,
         };
         assert_eq!(Intent::decode(&intent.encode()).unwrap(), intent);
+    }
+
+    fn intent(offset_start: u64, offset_end: u64) -> Intent {
+        Intent {
+            epoch: 3,
+            offset_start,
+            offset_end,
+            keys: vec![],
+            minutes: vec![],
+            written_at: 0,
+        }
+    }
+
+    #[test]
+    fn raw_ranges_cut_the_uncommitted_offsets_at_raw_buckets() {
+        let ranges: Vec<_> = intent(99_990, 200_020).raw_ranges(99_995).collect();
+        assert_eq!(
+            ranges,
+            vec![
+                (0, 99_995, 100_000),
+                (1, 100_000, 200_000),
+                (2, 200_000, 200_020)
+            ]
+        );
+        assert_eq!(intent(10, 20).raw_ranges(20).count(), 0);
+        assert_eq!(intent(10, 10).raw_ranges(0).count(), 0);
+        assert_eq!(intent(20, 10).raw_ranges(0).count(), 0);
+    }
+
+    #[test]
+    fn raw_ranges_stop_at_the_last_bigint_offset() {
+        let last = i64::MAX as u64;
+        // The last raw bucket's end overflowed `i64` (debug: a panic; release: a
+        // wrapped bound and a near-endless loop of deletes).
+        let ranges: Vec<_> = intent(last - 10, last).raw_ranges(0).collect();
+        let bucket = i64::MAX / RAW_BUCKET_SIZE;
+        assert_eq!(ranges, vec![(bucket, i64::MAX - 10, i64::MAX)]);
+        let ranges: Vec<_> = intent(last - 10, u64::MAX).raw_ranges(0).collect();
+        assert_eq!(ranges, vec![(bucket, i64::MAX - 10, i64::MAX)]);
+        // The fuzzer's find: a committed offset past `i64::MAX` wrapped negative.
+        assert_eq!(intent(0, 5).raw_ranges(0xd000_0000_0000_06d0).count(), 0);
+        assert_eq!(intent(0, u64::MAX).raw_ranges(u64::MAX).count(), 0);
     }
 }
