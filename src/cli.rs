@@ -81,18 +81,32 @@ pub fn main() -> ExitCode {
     }
 }
 
-/// Installs the `tracing` subscriber (stderr; `RUST_LOG` wins over `log.level`).
-/// The driver's control-connection failures are not logged: a failed connect is
-/// reported once by ssa's own error, which names the cause, and failed writes later
-/// are logged where they are retried.
+/// Installs the `tracing` subscriber on stderr (`RUST_LOG` wins over `log.level`).
+/// Colour codes only when stderr is a terminal and `NO_COLOR` is not set, so a log
+/// file holds plain text. The driver's control-connection failures are not logged:
+/// a failed connect is reported once by ssa's own error, which names the cause, and
+/// failed writes later are logged where they are retried.
 pub fn init_tracing(level: &str) {
-    let filter = tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| {
-        tracing_subscriber::EnvFilter::new(format!(
-            "{level},scylla=warn,scylla::cluster::metadata::cc_establisher=off"
-        ))
-    });
+    let filter = std::env::var("RUST_LOG")
+        .ok()
+        .filter(|v| !v.trim().is_empty())
+        .unwrap_or_else(|| level.to_string());
+    // Quiet defaults first, so the operator's own directives for these targets win.
+    // actix-http logs every malformed request from any client at ERROR; the admin
+    // server logs them itself at debug.
+    const QUIET: &str =
+        "scylla=warn,scylla::cluster::metadata::cc_establisher=off,actix_http::h1::dispatcher=off";
+    let filter = tracing_subscriber::EnvFilter::try_new(format!("{QUIET},{filter}"))
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(format!("{QUIET},{level}")));
     let _ = tracing_subscriber::fmt()
         .with_env_filter(filter)
+        .with_ansi(use_colour())
         .with_writer(std::io::stderr)
         .try_init();
+}
+
+/// Whether stderr is a terminal that wants colour.
+pub fn use_colour() -> bool {
+    use std::io::IsTerminal as _;
+    std::io::stderr().is_terminal() && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
 }

@@ -8,7 +8,7 @@
 //! - `format`: the line formats shared by generator and processor.
 //! - `gen`: the deterministic data generator and its TCP server.
 //! - `core`: pure logic — line parsing, cumulative rollup state, epochs, snapshots.
-//! - `admin`: the admin REST API (actix-web), `/metrics` and chaos mode.
+//! - `admin`: the admin REST API (actix-web), `/metrics`, chaos mode and the web console.
 
 pub mod actors;
 pub mod admin;

@@ -236,6 +236,21 @@ pub const PARTITION_STATES: [&str; 6] = [
 /// Chaos targets, the `target` label of `ssa_chaos_kills_total`.
 pub const CHAOS_TARGETS: [&str; 3] = ["partition", "sink", "checkpoint"];
 
+/// Restarts counted so far, as `(actor, cause, restarts)` for every series
+/// that exists from the start.
+pub fn restarts_by_series() -> Vec<(&'static str, &'static str, u64)> {
+    RESTART_SERIES
+        .iter()
+        .map(|(actor, cause)| {
+            (
+                *actor,
+                *cause,
+                RESTARTS.with_label_values(&[actor, cause]).get(),
+            )
+        })
+        .collect()
+}
+
 /// Drops the series of a partition that was removed, so labels stay bounded.
 pub fn forget_partition(id: &str) {
     for vec in [&*EVENTS_IN, &*EVENTS_COMMITTED, &*LOST_AT_MOST_ONCE] {

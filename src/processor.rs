@@ -2,7 +2,8 @@
 //! checkpoint and merger actors, and one supervised partition actor per source,
 //! spread over one arbiter per core. `ssa run` and `ssa demo` both use it, and so
 //! does the admin API: it reads the same handles and adds, stops, resumes and
-//! removes partitions while the processor runs.
+//! removes partitions while the processor runs. No partition starts before its
+//! identity is checked against the one stored with its checkpoints (or it is reset).
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering::Relaxed};
@@ -22,9 +23,11 @@ use crate::actors::sink::SinkActor;
 use crate::actors::stats::{PartitionSnapshot, PartitionState, PartitionStats};
 use crate::actors::tuning::{Tuning, TuningValues};
 use crate::cassandra;
-use crate::checkpoint::{CassandraStore, CheckpointStore, LocalStore};
+use crate::checkpoint::{CassandraStore, CheckpointStore, IdentityMismatch, LocalStore};
 use crate::config::{CheckpointStoreKind, Config, ConfigError, PartitionConfig, SinkKind};
 use crate::sink::CassandraSink;
+
+mod admission;
 
 /// One partition as the rest of the process sees it.
 pub struct PartitionHandle {
@@ -50,6 +53,10 @@ pub enum ProcessorError {
         u16::MAX
     )]
     IndexesExhausted,
+    #[error("already {running} partitions running, the most processor.max_partitions allows")]
+    Limit { running: usize },
+    #[error(transparent)]
+    Identity(#[from] IdentityMismatch),
     #[error("actor unavailable: {0}")]
     Unavailable(String),
 }
@@ -92,8 +99,32 @@ pub fn io_runtime() -> anyhow::Result<tokio::runtime::Runtime> {
 }
 
 impl Processor {
-    /// Starts everything; call inside an actix `System`.
+    /// Starts everything; call inside an actix `System`. Fails at once when
+    /// Cassandra does not answer.
     pub async fn start(config: Config, io: tokio::runtime::Handle) -> anyhow::Result<Processor> {
+        Self::start_with(config, io, None, &[]).await
+    }
+
+    /// Like [`Processor::start`], but waits for Cassandra for as long as it does
+    /// not answer, logging why and reporting it to `startup` (`/ready` reads it);
+    /// first resets the partitions named in `reset` (ids of `[[partitions]]`). A
+    /// partition whose identity differs from the one stored with its checkpoints is
+    /// refused as a [`ConfigError`] naming its key, and nothing is written.
+    pub async fn start_waiting(
+        config: Config,
+        io: tokio::runtime::Handle,
+        startup: Arc<cassandra::Startup>,
+        reset: &[String],
+    ) -> anyhow::Result<Processor> {
+        Self::start_with(config, io, Some(startup), reset).await
+    }
+
+    async fn start_with(
+        config: Config,
+        io: tokio::runtime::Handle,
+        wait: Option<Arc<cassandra::Startup>>,
+        reset: &[String],
+    ) -> anyhow::Result<Processor> {
         crate::metrics::init();
         let use_cassandra = config.processor.sink == SinkKind::Cassandra
             || config.processor.checkpoint_store == CheckpointStoreKind::Cassandra;
@@ -101,6 +132,9 @@ impl Processor {
             let cfg = config.cassandra.clone();
             let session = io
                 .spawn(async move {
+                    if let Some(startup) = wait {
+                        return cassandra::connect_when_up(&cfg, &startup).await;
+                    }
                     let session = cassandra::connect(&cfg).await?;
                     cassandra::schema::ensure(&session, &cfg).await?;
                     Ok::<_, cassandra::CassandraError>(session)
@@ -192,10 +226,35 @@ impl Processor {
             next_arbiter: AtomicUsize::new(0),
             draining: AtomicBool::new(false),
         };
-        for part in processor.config.partitions.clone() {
+        let parts = processor.config.partitions.clone();
+        if let Err(e) = processor.admit(&parts, reset).await {
+            return Err(match e {
+                ProcessorError::Identity(m) => {
+                    let i = parts.iter().position(|p| p.id == m.partition).unwrap_or(0);
+                    ConfigError::invalid(format!("partitions[{i}].{}", m.field), m.to_string())
+                        .into()
+                }
+                other => anyhow::Error::new(other).context("admitting the partitions"),
+            });
+        }
+        for part in parts {
             processor.spawn_partition(part)?;
         }
         Ok(processor)
+    }
+
+    /// The merger index of a partition id, the same for the process's life.
+    fn index_of(&self, id: &str) -> Result<u16, ProcessorError> {
+        let mut indexes = self.indexes.lock().unwrap_or_else(|e| e.into_inner());
+        let next = indexes.len();
+        match indexes.get(id) {
+            Some(i) => Ok(*i),
+            None => {
+                let i = u16::try_from(next).map_err(|_| ProcessorError::IndexesExhausted)?;
+                indexes.insert(id.to_string(), i);
+                Ok(i)
+            }
+        }
     }
 
     /// Starts the actor of one (validated) partition and lists it.
@@ -203,18 +262,7 @@ impl Processor {
         &self,
         part: PartitionConfig,
     ) -> Result<Arc<PartitionHandle>, ProcessorError> {
-        let index = {
-            let mut indexes = self.indexes.lock().unwrap_or_else(|e| e.into_inner());
-            let next = indexes.len();
-            match indexes.get(&part.id) {
-                Some(i) => *i,
-                None => {
-                    let i = u16::try_from(next).map_err(|_| ProcessorError::IndexesExhausted)?;
-                    indexes.insert(part.id.clone(), i);
-                    i
-                }
-            }
-        };
+        let index = self.index_of(&part.id)?;
         let stats = Arc::new(PartitionStats::new(&part.id, &part.source));
         let (cfg, proc, deps, stats2) = (
             part.clone(),
@@ -248,10 +296,13 @@ impl Processor {
     }
 
     /// Validates and starts a new partition; it resumes from the checkpoints of
-    /// an earlier partition of the same id, if any.
+    /// an earlier partition of the same id, if any, when its identity is the same
+    /// ([`ProcessorError::Identity`] otherwise). With `reset`, it starts over from
+    /// offset 0 instead, its earlier rows and partials gone.
     pub async fn add_partition(
         &self,
         part: PartitionConfig,
+        reset: bool,
     ) -> Result<Arc<PartitionHandle>, ProcessorError> {
         let _guard = self.changes.lock().await;
         self.refuse_while_draining()?;
@@ -259,6 +310,16 @@ impl Processor {
         if self.partition(&part.id).is_some() {
             return Err(ProcessorError::Exists(part.id));
         }
+        let running = self.partitions().len();
+        if running >= self.config.processor.max_partitions as usize {
+            return Err(ProcessorError::Limit { running });
+        }
+        let resets = if reset {
+            vec![part.id.clone()]
+        } else {
+            Vec::new()
+        };
+        self.admit(std::slice::from_ref(&part), &resets).await?;
         self.spawn_partition(part)
     }
 

@@ -240,14 +240,6 @@ fn every_endpoint_over_http() {
             Some("source"),
         ),
         (
-            r#"{"id": "p2", "source": "tcp://127.0.0.1:1", "index": 3, "count": 2}"#,
-            Some("index"),
-        ),
-        (
-            r#"{"id": "p2", "source": "listen://127.0.0.1:0"}"#,
-            Some("mode"),
-        ),
-        (
             r#"{"id": "p2", "source": "tcp://127.0.0.1:1", "mode": "sideways"}"#,
             None,
         ),
@@ -263,6 +255,19 @@ fn every_endpoint_over_http() {
                 r.expect_error(400, "invalid_body");
             }
         }
+    }
+    // Each field valid alone, not together: 422 naming the field.
+    for (body, field) in [
+        (
+            r#"{"id": "p2", "source": "tcp://127.0.0.1:1", "index": 3, "count": 2}"#,
+            "index",
+        ),
+        (r#"{"id": "p2", "source": "listen://127.0.0.1:0"}"#, "mode"),
+    ] {
+        let e = api
+            .post("/partitions", Some(body))
+            .expect_error(422, "invalid_combination");
+        assert_eq!(e["field"], field, "{body}");
     }
     let dup = json!({"id": "p0", "source": source}).to_string();
     api.post("/partitions", Some(&dup))

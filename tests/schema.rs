@@ -8,11 +8,12 @@ use common::*;
 use scylla::value::CqlTimestamp;
 use uuid::Uuid;
 
-const TABLES: [&str; 8] = [
+const TABLES: [&str; 9] = [
     "checkpoints",
     "dead_letters",
     "epoch_intents",
     "events_raw",
+    "partition_identity",
     "rollups_by_minute",
     "rollups_by_partition",
     "rollups_total",

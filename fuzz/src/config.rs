@@ -7,6 +7,7 @@
 //! `NAME=VALUE` sets the environment variable `SSA_NAME`, and `--keyspace=V`,
 //! `--contact-point=V`, `--admin-listen=V`, `--sink=V` are the flags.
 
+use std::path::Path;
 use std::sync::Mutex;
 
 use ssa::config::{load_from_str, Overrides, SinkKind};
@@ -49,12 +50,13 @@ pub fn run(data: &[u8]) {
         }
     }
 
-    let loaded = load_from_str(Some(&toml), &overrides);
+    let file = Path::new("fuzz.toml");
+    let loaded = load_from_str(Some((file, &toml)), &overrides);
     match loaded {
         Ok(config) => {
             config.validate().expect("a loaded configuration is valid");
             let text = toml::to_string(&config).expect("a configuration serialises");
-            let again = load_from_str(Some(&text), &overrides).expect("its own TOML loads");
+            let again = load_from_str(Some((file, &text)), &overrides).expect("its own TOML loads");
             assert_eq!(again, config);
             let _ = format!("{config:?}");
         }

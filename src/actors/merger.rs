@@ -100,12 +100,9 @@ impl Merger {
             return;
         }
         let keys: Vec<Key> = self.dirty.drain().collect();
-        let rows: Vec<(Key, Rollup)> = keys
+        let rows: Vec<(Key, Option<Rollup>)> = keys
             .iter()
-            .map(|k| {
-                let total = self.totals.get(k).map(|e| e.total).unwrap_or_default();
-                (k.clone(), total)
-            })
+            .map(|k| (k.clone(), self.totals.get(k).map(|e| e.total)))
             .collect();
         self.writing = true;
         let join = self.io.spawn(async move { sink.write_totals(&rows).await });
@@ -211,6 +208,36 @@ impl Handler<Reset> for Merger {
             if !unchanged {
                 self.set(msg.partition, key, Some(*rollup));
             }
+        }
+        self.after_change(ctx);
+    }
+}
+
+/// A partition was reset: its partials leave the totals. `keys` are the keys it
+/// had partials for in Cassandra (a new process may hold none of them in memory);
+/// their totals are rewritten from the partials that remain, or deleted.
+#[derive(Message)]
+#[rtype(result = "()")]
+pub struct Purge {
+    pub partition: u16,
+    pub keys: Vec<Key>,
+}
+
+impl Handler<Purge> for Merger {
+    type Result = ();
+
+    fn handle(&mut self, msg: Purge, ctx: &mut Self::Context) {
+        let held: Vec<Key> = self
+            .totals
+            .iter()
+            .filter(|e| e.partials.iter().any(|(p, _)| *p == msg.partition))
+            .map(|e| e.key().clone())
+            .collect();
+        for key in &held {
+            self.set(msg.partition, key, None);
+        }
+        if self.sink.is_some() {
+            self.dirty.extend(msg.keys);
         }
         self.after_change(ctx);
     }

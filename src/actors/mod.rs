@@ -3,6 +3,7 @@
 
 pub mod checkpoint;
 pub mod gate;
+pub mod idle;
 pub mod merger;
 pub mod partition;
 pub mod sink;

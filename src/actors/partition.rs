@@ -22,11 +22,13 @@ use tokio_util::codec::FramedRead;
 
 use super::checkpoint::{CheckpointActor, Persist, Restore};
 use super::gate::{Gate, Gated};
+use super::idle::IdleWatch;
 use super::merger::{Committed, Merger, Reset};
 use super::sink::{SinkActor, WriteEpoch};
 use super::stats::{PartitionState as Lifecycle, PartitionStats};
 use super::supervision::{Backoff, RestartCause};
 use super::tuning::Tuning;
+use crate::checkpoint::{CheckpointError, Identity};
 use crate::config::{PartitionConfig, ProcessorConfig, SourceAddr, SourceMode};
 use crate::core::{
     self, BadLine, ChunkCodec, ChunkCodecError, CompactionPolicy, Frame, Key, PartitionState,
@@ -145,6 +147,8 @@ pub struct PartitionActor {
     /// Removed from the processor: never restarts its work again.
     retired: bool,
     seal_timer: Option<SpawnHandle>,
+    /// `listen://` only: when the producer last sent lines.
+    idle: IdleWatch,
     consecutive_failures: u32,
     cause: Option<RestartCause>,
     backpressured_since: Option<Instant>,
@@ -168,6 +172,7 @@ impl PartitionActor {
         let id: Arc<str> = Arc::from(cfg.id.as_str());
         PartitionActor {
             meters: Meters::new(&id),
+            idle: IdleWatch::new(proc.listen_idle_timeout),
             backoff: Backoff {
                 min: proc.restart_backoff_min,
                 max: proc.restart_backoff_max,
@@ -244,24 +249,27 @@ impl PartitionActor {
         let io = self.deps.io.clone();
         let id = self.id.clone();
         let options = self.state_options();
+        let identity = Identity::of(&self.cfg);
+        // Errors carry whether the partition's identity was refused.
         let fut = async move {
             let (state, epoch) = checkpoint
                 .send(Restore {
                     partition: id.to_string(),
                     options,
+                    identity,
                 })
                 .await
-                .map_err(|e| format!("checkpoint actor unavailable: {e}"))?
-                .map_err(|e| e.to_string())?;
+                .map_err(|e| (false, format!("checkpoint actor unavailable: {e}")))?
+                .map_err(|e| (matches!(e, CheckpointError::Identity(_)), e.to_string()))?;
             let intents = match cassandra {
                 Some(sink) => io
                     .spawn(async move { sink.pending_intents(&id, epoch).await })
                     .await
-                    .map_err(|e| e.to_string())?
-                    .map_err(|e| e.to_string())?,
+                    .map_err(|e| (false, e.to_string()))?
+                    .map_err(|e| (false, e.to_string()))?,
                 None => Vec::new(),
             };
-            Ok::<_, String>((state, epoch, intents))
+            Ok::<_, (bool, String)>((state, epoch, intents))
         };
         ctx.wait(fut.into_actor(self).map(|res, act, ctx| match res {
             Ok((state, epoch, intents)) => {
@@ -283,7 +291,13 @@ impl PartitionActor {
                 act.state = Some(state);
                 act.connect(ctx);
             }
-            Err(e) => act.fail(ctx, RestartCause::Restore, &e),
+            Err((true, e)) => {
+                // Nothing was read or written: the partition stays stopped.
+                tracing::error!(partition = %act.id, error = %e, "partition refused");
+                act.stopped = true;
+                act.stats.set_state(Lifecycle::Stopped);
+            }
+            Err((false, e)) => act.fail(ctx, RestartCause::Restore, &e),
         }));
     }
 
@@ -429,6 +443,9 @@ impl PartitionActor {
         // Cassandra in the same instant (lower event→commit latency under load).
         let first = self.seal_phase(self.deps.tuning.flush_interval());
         self.schedule_seal(ctx, first);
+        if self.listens() {
+            self.watch_idle(ctx);
+        }
         if self.stopped || self.draining {
             // Stopped while connecting: keep the connection, read nothing.
             self.update_backpressure();
@@ -476,28 +493,49 @@ impl PartitionActor {
                 });
             }
         };
-        match &frame {
+        let counted = match &frame {
             // A replayable source sends a cut line again; a pushing producer may
             // simply omit the last newline.
             Frame::Unterminated(bytes)
                 if self.cfg.mode == SourceMode::Shared && !bytes.is_empty() =>
             {
-                core::ingest_line(state, format, bytes, ingest_ms, &mut on_bad);
+                core::ingest_line(state, format, bytes, ingest_ms, &mut on_bad)
             }
-            _ => {
-                core::ingest_frame(state, format, &frame, ingest_ms, on_bad);
-            }
-        }
+            _ => core::ingest_frame(state, format, &frame, ingest_ms, on_bad),
+        };
         let after = state.offset();
         let taken = after - before;
         self.meters.events_in.inc_by(taken);
         self.meters.offset.set(after as i64);
         self.stats.offset.store(after, Relaxed);
         self.stats.events_in.fetch_add(taken, Relaxed);
+        if counted.bad > 0 {
+            self.stats.bad_lines.fetch_add(counted.bad, Relaxed);
+        }
         let expected = self.stats.expected_lines.load(Relaxed);
         if expected != u64::MAX {
             self.meters.lag.set(expected.saturating_sub(after) as i64);
         }
+    }
+
+    fn listens(&self) -> bool {
+        matches!(
+            SourceAddr::parse(&self.cfg.source),
+            Ok(SourceAddr::Listen(_))
+        )
+    }
+
+    /// (Re)arms the check that cuts a producer idle for `listen_idle_timeout`.
+    /// Time spent not reading (backpressure, stopped) does not count as idle.
+    fn watch_idle(&mut self, ctx: &mut Context<Self>) {
+        if let Some(timer) = self.idle.timer.take() {
+            ctx.cancel_future(timer);
+        }
+        self.idle.touch();
+        self.idle.timer = Some(ctx.run_interval(self.idle.check_every(), |act, _| {
+            let reading = act.backpressured_since.is_none() && !act.draining && !act.stopped;
+            act.idle.check(reading, act.writer.as_ref(), &act.id);
+        }));
     }
 
     // ---- epochs --------------------------------------------------------------
@@ -529,7 +567,6 @@ impl PartitionActor {
             return;
         }
         let sealed = state.seal_epoch();
-        self.stats.bad_lines.store(sealed.bad_lines, Relaxed);
         let kind = if self.deltas_since_base == u32::MAX {
             SnapshotKind::Base
         } else {
@@ -751,6 +788,7 @@ impl Supervised for PartitionActor {
         }
         // Handles of the old context mean nothing in the new one.
         self.seal_timer = None;
+        self.idle.timer = None;
         if self.cfg.mode == SourceMode::Shared {
             // Lines read past the committed offset are gone with the connection.
             let read = self
@@ -789,6 +827,7 @@ impl StreamHandler<Result<Frame, ChunkCodecError>> for PartitionActor {
     fn handle(&mut self, item: Result<Frame, ChunkCodecError>, ctx: &mut Self::Context) {
         match item {
             Ok(frame) => {
+                self.idle.touch();
                 self.ingest(frame);
                 let full = self
                     .state
@@ -798,6 +837,11 @@ impl StreamHandler<Result<Frame, ChunkCodecError>> for PartitionActor {
                 if full {
                     self.seal(ctx);
                 }
+            }
+            // A pushing producer's connection failed or was cut (garbage without
+            // newlines): the stream ends next, and `finished` commits what it sent.
+            Err(e) if self.listens() => {
+                tracing::warn!(partition = %self.id, error = %e, "producer connection ends");
             }
             Err(e) => self.fail(ctx, RestartCause::Connection, &e),
         }
@@ -816,10 +860,7 @@ impl StreamHandler<Result<Frame, ChunkCodecError>> for PartitionActor {
                 &format!("source closed at offset {read} of {expected}"),
             );
         }
-        if matches!(
-            SourceAddr::parse(&self.cfg.source),
-            Ok(SourceAddr::Listen(_))
-        ) {
+        if self.listens() {
             // A pushing producer left: commit what it sent and wait for the next
             // one on the same listener; offsets continue where they are.
             tracing::info!(partition = %self.id, offset = read, "producer disconnected; waiting for the next one");

@@ -3,9 +3,11 @@
 
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicU8, Ordering::Relaxed};
 
+use prometheus::Counter;
 use serde::Serialize;
 
 use super::supervision::RestartCause;
+use crate::metrics;
 
 /// Lifecycle of a partition actor.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -51,6 +53,9 @@ pub struct PartitionStats {
     pub source_done: AtomicBool,
     pub last_restart_ms: AtomicU64,
     pub resumed_after_restart_ms: AtomicU64,
+    /// Time spent not reading because of backpressure: the partition's series of
+    /// `ssa_backpressure_seconds_total`, which its actor adds to.
+    backpressure: Counter,
 }
 
 /// A serializable copy of [`PartitionStats`].
@@ -69,6 +74,7 @@ pub struct PartitionSnapshot {
     pub restarts: u64,
     pub restarts_by_cause: std::collections::BTreeMap<&'static str, u64>,
     pub lag: Option<u64>,
+    pub backpressure_seconds: f64,
 }
 
 impl PartitionStats {
@@ -89,6 +95,7 @@ impl PartitionStats {
             source_done: AtomicBool::new(false),
             last_restart_ms: AtomicU64::new(0),
             resumed_after_restart_ms: AtomicU64::new(0),
+            backpressure: metrics::BACKPRESSURE_SECONDS.with_label_values(&[id]),
         }
     }
 
@@ -145,6 +152,7 @@ impl PartitionStats {
                 .map(|c| (c.as_str(), self.restarts_of(*c)))
                 .collect(),
             lag: (expected != u64::MAX).then(|| expected.saturating_sub(offset)),
+            backpressure_seconds: self.backpressure.get(),
         }
     }
 }

@@ -17,6 +17,10 @@ pub enum ApiError {
     /// A field of the request is missing, malformed or out of range.
     #[error("{field}: {message}")]
     InvalidField { field: String, message: String },
+    /// Each field is valid alone, but not together with another (e.g. an
+    /// `index` not below `count`): 422, naming the field.
+    #[error("{field}: {message}")]
+    InvalidCombination { field: String, message: String },
     /// The body is not the JSON the endpoint takes.
     #[error("request body: {0}")]
     InvalidBody(String),
@@ -29,14 +33,31 @@ pub enum ApiError {
     MutationsDisabled,
     #[error("{0}")]
     NotFound(String),
-    #[error("{method} is not allowed on {path}")]
-    MethodNotAllowed { method: String, path: String },
+    /// `allow` is the resource's `Allow` header value.
+    #[error("{method} is not allowed on {path} (allowed: {allow})")]
+    MethodNotAllowed {
+        method: String,
+        path: String,
+        allow: &'static str,
+    },
+    /// The body is over the limit.
+    #[error("request body: {0}")]
+    PayloadTooLarge(String),
+    /// The body is not JSON (by its `Content-Type`).
+    #[error("request body: {0}")]
+    UnsupportedMediaType(String),
     #[error("{message}")]
     Conflict { code: &'static str, message: String },
+    /// The partition's identity differs from its checkpoints' in `field`.
+    #[error("{message}")]
+    Identity { field: String, message: String },
     #[error("{0}")]
     Unavailable(String),
     #[error("not ready: {0}")]
     NotReady(String),
+    /// The processor has not started yet (e.g. Cassandra does not answer).
+    #[error("the processor is starting: {0}")]
+    Starting(String),
 }
 
 /// The JSON error body.
@@ -48,15 +69,19 @@ pub struct ErrorBody {
 /// A stable machine-readable code, a human message and, for a bad field, its name.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct ErrorDetail {
-    /// One of: invalid_field, invalid_body, invalid_parameter, unauthorized,
-    /// mutations_disabled, not_found, method_not_allowed, conflict codes
-    /// (partition_exists, partition_state, chaos_running, chaos_not_running),
-    /// unavailable, not_ready.
+    /// One of: invalid_field, invalid_combination, invalid_body, invalid_parameter, unauthorized,
+    /// mutations_disabled, not_found, method_not_allowed, payload_too_large,
+    /// unsupported_media_type, conflict codes (partition_exists, partition_state,
+    /// partition_limit, partition_identity, chaos_running, chaos_not_running),
+    /// unavailable, not_ready, starting; from the HTTP layer itself: malformed_request
+    /// (400), request_timeout (408), headers_too_large (431), internal (500).
     #[schema(example = "invalid_field")]
     pub code: &'static str,
     #[schema(example = "flush_interval: \"0ms\" is out of range 1ms..=3600s")]
     pub message: String,
-    /// The request field at fault (400 invalid_field only).
+    /// The request field at fault (400 invalid_field, 422 invalid_combination), or the
+    /// partition key whose value differs from the one its checkpoints were taken with
+    /// (409 partition_identity).
     #[serde(skip_serializing_if = "Option::is_none")]
     #[schema(example = "flush_interval")]
     pub field: Option<String>,
@@ -73,31 +98,48 @@ impl ApiError {
     pub fn code(&self) -> &'static str {
         match self {
             ApiError::InvalidField { .. } => "invalid_field",
+            ApiError::InvalidCombination { .. } => "invalid_combination",
             ApiError::InvalidBody(_) => "invalid_body",
             ApiError::InvalidParameter(_) => "invalid_parameter",
             ApiError::Unauthorized => "unauthorized",
             ApiError::MutationsDisabled => "mutations_disabled",
             ApiError::NotFound(_) => "not_found",
             ApiError::MethodNotAllowed { .. } => "method_not_allowed",
+            ApiError::PayloadTooLarge(_) => "payload_too_large",
+            ApiError::UnsupportedMediaType(_) => "unsupported_media_type",
             ApiError::Conflict { code, .. } => code,
+            ApiError::Identity { .. } => "partition_identity",
             ApiError::Unavailable(_) => "unavailable",
             ApiError::NotReady(_) => "not_ready",
+            ApiError::Starting(_) => "starting",
         }
     }
+}
+
+/// The processor validates a one-partition configuration, or the `processor`
+/// section: a config key becomes the request's own field name.
+fn request_field(key: &str) -> String {
+    ["partitions[0].", "processor."]
+        .iter()
+        .find_map(|p| key.strip_prefix(p))
+        .unwrap_or(key)
+        .to_string()
 }
 
 impl From<ProcessorError> for ApiError {
     fn from(e: ProcessorError) -> Self {
         match e {
-            // The processor validates a one-partition configuration, or the
-            // `processor` section: report the request's own field names.
             ProcessorError::Invalid(ConfigError::Invalid { key, message }) => {
-                let field = ["partitions[0].", "processor."]
-                    .iter()
-                    .find_map(|p| key.strip_prefix(p))
-                    .unwrap_or(&key)
-                    .to_string();
-                ApiError::InvalidField { field, message }
+                ApiError::InvalidField {
+                    field: request_field(&key),
+                    message,
+                }
+            }
+            ProcessorError::Invalid(ConfigError::Conflict { key, message }) => {
+                ApiError::InvalidCombination {
+                    field: request_field(&key),
+                    message,
+                }
             }
             ProcessorError::Invalid(other) => ApiError::InvalidBody(other.to_string()),
             ProcessorError::Exists(_) => ApiError::Conflict {
@@ -109,9 +151,13 @@ impl From<ProcessorError> for ApiError {
                 code: "partition_state",
                 message: e.to_string(),
             },
-            ProcessorError::IndexesExhausted => ApiError::Conflict {
+            ProcessorError::IndexesExhausted | ProcessorError::Limit { .. } => ApiError::Conflict {
                 code: "partition_limit",
                 message: e.to_string(),
+            },
+            ProcessorError::Identity(m) => ApiError::Identity {
+                field: m.field.to_string(),
+                message: m.to_string(),
             },
             ProcessorError::Unavailable(_) => ApiError::Unavailable(e.to_string()),
         }
@@ -124,18 +170,25 @@ impl ResponseError for ApiError {
             ApiError::InvalidField { .. }
             | ApiError::InvalidBody(_)
             | ApiError::InvalidParameter(_) => StatusCode::BAD_REQUEST,
+            ApiError::InvalidCombination { .. } => StatusCode::UNPROCESSABLE_ENTITY,
             ApiError::Unauthorized => StatusCode::UNAUTHORIZED,
             ApiError::MutationsDisabled => StatusCode::FORBIDDEN,
             ApiError::NotFound(_) => StatusCode::NOT_FOUND,
             ApiError::MethodNotAllowed { .. } => StatusCode::METHOD_NOT_ALLOWED,
-            ApiError::Conflict { .. } => StatusCode::CONFLICT,
-            ApiError::Unavailable(_) | ApiError::NotReady(_) => StatusCode::SERVICE_UNAVAILABLE,
+            ApiError::PayloadTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
+            ApiError::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            ApiError::Conflict { .. } | ApiError::Identity { .. } => StatusCode::CONFLICT,
+            ApiError::Unavailable(_) | ApiError::NotReady(_) | ApiError::Starting(_) => {
+                StatusCode::SERVICE_UNAVAILABLE
+            }
         }
     }
 
     fn error_response(&self) -> HttpResponse {
         let field = match self {
-            ApiError::InvalidField { field, .. } => Some(field.clone()),
+            ApiError::InvalidField { field, .. }
+            | ApiError::InvalidCombination { field, .. }
+            | ApiError::Identity { field, .. } => Some(field.clone()),
             _ => None,
         };
         let body = ErrorBody {
@@ -146,11 +199,17 @@ impl ResponseError for ApiError {
             },
         };
         let mut response = HttpResponse::build(self.status_code());
-        if matches!(self, ApiError::Unauthorized) {
-            response.insert_header((
-                header::WWW_AUTHENTICATE,
-                HeaderValue::from_static("Bearer realm=\"ssa-admin\""),
-            ));
+        match self {
+            ApiError::Unauthorized => {
+                response.insert_header((
+                    header::WWW_AUTHENTICATE,
+                    HeaderValue::from_static("Bearer realm=\"ssa-admin\""),
+                ));
+            }
+            ApiError::MethodNotAllowed { allow, .. } => {
+                response.insert_header((header::ALLOW, HeaderValue::from_static(allow)));
+            }
+            _ => {}
         }
         response.json(body)
     }

@@ -7,9 +7,11 @@ use super::chaos::ChaosSpec;
 use super::error::{ApiError, ErrorBody};
 use super::model::{ChaosRequest, ChaosStatus, Killed};
 use super::state::AdminState;
+use super::views::{ActorList, ActorRestarts};
 use crate::actors::checkpoint::KillCheckpoint;
 use crate::actors::partition::KillPartition;
 use crate::actors::sink::KillSink;
+use crate::metrics;
 
 fn unavailable(what: &str, e: actix::MailboxError) -> ApiError {
     ApiError::Unavailable(format!("{what} did not take the kill: {e}"))
@@ -25,10 +27,10 @@ fn unavailable(what: &str, e: actix::MailboxError) -> ApiError {
     security(("bearer" = [])),
     responses(
         (status = 200, body = Killed),
-        (status = 401, body = ErrorBody),
-        (status = 403, body = ErrorBody),
-        (status = 404, body = ErrorBody),
-        (status = 503, body = ErrorBody),
+        (status = 401, description = "no valid bearer token", body = ErrorBody, headers(("WWW-Authenticate" = String, description = "`Bearer realm=\"ssa-admin\"`"))),
+        (status = 403, description = "no token is configured: mutating calls are disabled", body = ErrorBody),
+        (status = 404, description = "no such partition", body = ErrorBody),
+        (status = 503, description = "the processor is starting (`starting`, e.g. Cassandra does not answer) or an actor did not answer (`unavailable`)", body = ErrorBody),
     )
 )]
 pub async fn kill_partition(
@@ -36,7 +38,7 @@ pub async fn kill_partition(
     id: web::Path<String>,
 ) -> Result<web::Json<Killed>, ApiError> {
     let p = state
-        .processor
+        .processor()?
         .partition(&id)
         .ok_or_else(|| ApiError::NotFound(format!("no partition {id}")))?;
     p.addr
@@ -62,14 +64,14 @@ pub async fn kill_partition(
     security(("bearer" = [])),
     responses(
         (status = 200, body = Killed),
-        (status = 401, body = ErrorBody),
-        (status = 403, body = ErrorBody),
-        (status = 503, body = ErrorBody),
+        (status = 401, description = "no valid bearer token", body = ErrorBody, headers(("WWW-Authenticate" = String, description = "`Bearer realm=\"ssa-admin\"`"))),
+        (status = 403, description = "no token is configured: mutating calls are disabled", body = ErrorBody),
+        (status = 503, description = "the processor is starting (`starting`, e.g. Cassandra does not answer) or an actor did not answer (`unavailable`)", body = ErrorBody),
     )
 )]
 pub async fn kill_sink(state: web::Data<AdminState>) -> Result<web::Json<Killed>, ApiError> {
     state
-        .processor
+        .processor()?
         .sink
         .send(KillSink)
         .await
@@ -89,14 +91,14 @@ pub async fn kill_sink(state: web::Data<AdminState>) -> Result<web::Json<Killed>
     security(("bearer" = [])),
     responses(
         (status = 200, body = Killed),
-        (status = 401, body = ErrorBody),
-        (status = 403, body = ErrorBody),
-        (status = 503, body = ErrorBody),
+        (status = 401, description = "no valid bearer token", body = ErrorBody, headers(("WWW-Authenticate" = String, description = "`Bearer realm=\"ssa-admin\"`"))),
+        (status = 403, description = "no token is configured: mutating calls are disabled", body = ErrorBody),
+        (status = 503, description = "the processor is starting (`starting`, e.g. Cassandra does not answer) or an actor did not answer (`unavailable`)", body = ErrorBody),
     )
 )]
 pub async fn kill_checkpoint(state: web::Data<AdminState>) -> Result<web::Json<Killed>, ApiError> {
     state
-        .processor
+        .processor()?
         .checkpoint
         .send(KillCheckpoint)
         .await
@@ -113,7 +115,9 @@ pub async fn kill_checkpoint(state: web::Data<AdminState>) -> Result<web::Json<K
     get,
     path = "/chaos",
     tag = "faults",
-    responses((status = 200, body = ChaosStatus))
+    responses(
+        (status = 200, body = ChaosStatus),
+    )
 )]
 pub async fn chaos_status(state: web::Data<AdminState>) -> web::Json<ChaosStatus> {
     web::Json(state.chaos.status())
@@ -128,10 +132,13 @@ pub async fn chaos_status(state: web::Data<AdminState>) -> web::Json<ChaosStatus
     security(("bearer" = [])),
     responses(
         (status = 200, description = "started", body = ChaosStatus),
-        (status = 400, body = ErrorBody),
-        (status = 401, body = ErrorBody),
-        (status = 403, body = ErrorBody),
+        (status = 400, description = "the body is not the JSON this call takes (`invalid_body`), or a field is malformed or out of range (`invalid_field`, named in `field`)", body = ErrorBody),
+        (status = 401, description = "no valid bearer token", body = ErrorBody, headers(("WWW-Authenticate" = String, description = "`Bearer realm=\"ssa-admin\"`"))),
+        (status = 403, description = "no token is configured: mutating calls are disabled", body = ErrorBody),
         (status = 409, description = "already running", body = ErrorBody),
+        (status = 413, description = "the body is over 64 KiB", body = ErrorBody),
+        (status = 415, description = "the Content-Type is not application/json", body = ErrorBody),
+        (status = 503, description = "the processor is starting (`starting`, e.g. Cassandra does not answer)", body = ErrorBody),
     )
 )]
 pub async fn chaos_start(
@@ -139,7 +146,9 @@ pub async fn chaos_start(
     body: web::Json<ChaosRequest>,
 ) -> Result<web::Json<ChaosStatus>, ApiError> {
     let spec = ChaosSpec::from_request(body.into_inner())?;
-    Ok(web::Json(state.chaos.start(state.processor.clone(), spec)?))
+    Ok(web::Json(
+        state.chaos.start(state.processor()?.clone(), spec)?,
+    ))
 }
 
 /// Stops chaos mode; answers with what the run did.
@@ -150,11 +159,40 @@ pub async fn chaos_start(
     security(("bearer" = [])),
     responses(
         (status = 200, body = ChaosStatus),
-        (status = 401, body = ErrorBody),
-        (status = 403, body = ErrorBody),
+        (status = 401, description = "no valid bearer token", body = ErrorBody, headers(("WWW-Authenticate" = String, description = "`Bearer realm=\"ssa-admin\"`"))),
+        (status = 403, description = "no token is configured: mutating calls are disabled", body = ErrorBody),
         (status = 409, description = "not running", body = ErrorBody),
     )
 )]
 pub async fn chaos_stop(state: web::Data<AdminState>) -> Result<web::Json<ChaosStatus>, ApiError> {
     Ok(web::Json(state.chaos.stop()?))
+}
+
+/// Restarts by actor kind and cause (`ssa_actor_restarts_total`): every
+/// partition together, the sink, the checkpoint actor and the merger.
+#[utoipa::path(
+    get,
+    operation_id = "list_actors",
+    path = "/actors",
+    tag = "faults",
+    responses((status = 200, body = ActorList))
+)]
+pub async fn actors() -> web::Json<ActorList> {
+    let mut actors: Vec<ActorRestarts> = Vec::new();
+    for (actor, cause, n) in metrics::restarts_by_series() {
+        let entry = match actors.iter_mut().position(|a| a.actor == actor) {
+            Some(i) => &mut actors[i],
+            None => {
+                actors.push(ActorRestarts {
+                    actor: actor.to_string(),
+                    restarts: 0,
+                    restarts_by_cause: Default::default(),
+                });
+                actors.last_mut().expect("just pushed")
+            }
+        };
+        entry.restarts += n;
+        entry.restarts_by_cause.insert(cause.to_string(), n);
+    }
+    web::Json(ActorList { actors })
 }

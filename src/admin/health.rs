@@ -35,11 +35,13 @@ pub async fn health(state: web::Data<AdminState>) -> web::Json<Health> {
     tag = "health",
     responses(
         (status = 200, description = "ready", body = Ready),
-        (status = 503, description = "not ready; the message says why", body = ErrorBody),
+        (status = 503, description = "not ready (`not_ready`); the message says why, e.g. `waiting for cassandra at HOST:PORT: CAUSE`", body = ErrorBody),
     )
 )]
 pub async fn ready(state: web::Data<AdminState>) -> Result<web::Json<Ready>, ApiError> {
-    let processor = &state.processor;
+    let processor = state
+        .processor()
+        .map_err(|_| ApiError::NotReady(state.startup.get()))?;
     let mut problems = Vec::new();
     let cassandra = if processor.session.is_some() {
         match processor.ping_cassandra(PING_TIMEOUT).await {

@@ -5,9 +5,10 @@
 use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
-use utoipa::ToSchema;
+use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 
+use super::json_int;
 use crate::actors::stats::{PartitionSnapshot, PartitionState};
 use crate::config::{PartitionConfig, SourceMode};
 use crate::core::Rollup;
@@ -135,7 +136,13 @@ pub struct PartitionView {
     pub last_committed_epoch: u64,
     /// Sealed epochs not yet committed.
     pub uncommitted_epochs: u64,
+    /// Seconds the partition stopped reading because too many epochs were
+    /// uncommitted (added when each stretch of backpressure ends).
+    pub backpressure_seconds: f64,
+    /// Lines taken from the source since the process started (bad ones included).
     pub events_in: u64,
+    /// Bad lines skipped since the process started (dead-lettered, see `reason`s in
+    /// `ssa_malformed_lines_total`).
     pub bad_lines: u64,
     /// Events of uncommitted epochs lost on restart (shared sources only).
     pub lost_events: u64,
@@ -159,6 +166,7 @@ impl PartitionView {
             committed_offset: s.committed_offset,
             last_committed_epoch: s.committed_epoch,
             uncommitted_epochs: s.uncommitted_epochs,
+            backpressure_seconds: (s.backpressure_seconds * 1000.0).round() / 1000.0,
             events_in: s.events_in,
             bad_lines: s.bad_lines,
             lost_events: s.lost_events,
@@ -179,15 +187,22 @@ pub struct PartitionList {
 }
 
 /// `POST /partitions`: a new source connection, consumed by a new partition actor.
+/// Each field is checked alone (400 naming it), then the combinations (422 naming
+/// the field): `index` must be below `count`, and a `listen://` source must be
+/// `shared`.
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NewPartition {
-    /// Stable id (letters, digits, `_`, `-`, `.`); a removed partition added
-    /// again under its id resumes from its checkpoints.
-    #[schema(example = "p4")]
+    /// Stable id; a removed partition added again under its id resumes from its
+    /// checkpoints.
+    #[schema(example = "p4", pattern = "^[A-Za-z0-9_-]{1,64}$")]
     pub id: String,
-    /// `tcp://host:port` to connect to, or `listen://host:port` for one pushing producer.
-    #[schema(example = "tcp://127.0.0.1:7000")]
+    /// `tcp://host:port` to connect to, or `listen://host:port` for pushing
+    /// producers; host: a DNS name, an IPv4 address or a bracketed IPv6 address.
+    #[schema(
+        example = "tcp://127.0.0.1:7000",
+        pattern = "^(tcp|listen)://([A-Za-z0-9._-]{1,253}|\\[[0-9A-Fa-f:.]{2,45}\\]):(0|[1-9][0-9]{0,3}|[1-5][0-9]{4}|6[0-4][0-9]{3}|65[0-4][0-9]{2}|655[0-2][0-9]|6553[0-5])$"
+    )]
     pub source: String,
     /// Default `replayable`; a `listen://` source must be `shared`.
     #[serde(default)]
@@ -195,11 +210,27 @@ pub struct NewPartition {
     /// Default `seed`.
     #[serde(default)]
     pub format: Option<FormatView>,
-    /// Replayable: this partition's index among `count` (`SUBSCRIBE index count offset`).
-    #[serde(default)]
+    /// Replayable: this partition's index among `count` (`SUBSCRIBE index count
+    /// offset`), below `count`; default 0.
+    #[serde(default, deserialize_with = "json_int::optional")]
+    #[schema(minimum = 0, maximum = 999999)]
     pub index: Option<u32>,
-    #[serde(default)]
+    /// Default 1.
+    #[serde(default, deserialize_with = "json_int::optional")]
+    #[schema(minimum = 1, maximum = 1000000)]
     pub count: Option<u32>,
+}
+
+/// Query of `POST /partitions`.
+#[derive(Debug, Default, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+#[serde(deny_unknown_fields)]
+pub struct AddOptions {
+    /// `true`: start the partition over from offset 0 under the identity of this
+    /// request, deleting its checkpoints, intents, rows and dead letters and taking
+    /// its counts out of the totals. Needed to re-add an id with another source
+    /// kind, mode, format, index or count.
+    pub reset: Option<bool>,
 }
 
 impl NewPartition {
@@ -257,15 +288,18 @@ impl ChaosTarget {
 #[derive(Debug, Clone, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ChaosRequest {
-    /// Milliseconds between kills, 10 to 3 600 000.
-    #[schema(example = 500)]
+    /// Milliseconds between kills.
+    #[serde(deserialize_with = "json_int::required")]
+    #[schema(example = 500, minimum = 10, maximum = 3600000)]
     pub interval_ms: u64,
     /// Default: all of partition, sink, checkpoint.
     #[serde(default)]
+    #[schema(min_items = 1)]
     pub targets: Option<Vec<ChaosTarget>>,
     /// Seed of the choice of victims (same seed, same sequence of choices);
     /// default: taken from the clock and reported back.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "json_int::optional")]
+    #[schema(minimum = 0, maximum = 18446744073709551615_u64)]
     pub seed: Option<u64>,
 }
 
@@ -323,15 +357,24 @@ pub struct FranchiseRollups {
 
 /// `PATCH /config`: any of the knobs that can change while running.
 #[derive(Debug, Default, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
 pub struct ConfigPatch {
-    /// Epoch seal interval, e.g. `"250ms"` (1ms to 1h).
-    #[schema(example = "250ms")]
+    /// Epoch seal interval, 10ms to 1h, as a whole number (no leading zero) of
+    /// `ms`, `s`, `m` or `h` (`"250ms"`, `"2s"`, `"1m"`); the pattern says exactly
+    /// that, and a unit test holds it to the parser.
+    #[schema(
+        example = "250ms",
+        pattern = "^(([1-9][0-9]|[1-9][0-9]{2,5}|[12][0-9]{6}|3[0-5][0-9]{5}|3600000)ms|([1-9][0-9]{0,2}|[12][0-9]{3}|3[0-5][0-9]{2}|3600)s|([1-9]|[1-5][0-9]|60)m|1h)$"
+    )]
     pub flush_interval: Option<String>,
-    /// Events after which an epoch is sealed early (1 to 100 000 000).
+    /// Events after which an epoch is sealed early.
+    #[schema(minimum = 1, maximum = 100000000)]
     pub max_epoch_events: Option<u64>,
-    /// Uncommitted epochs per partition before it stops reading (1 to 1024).
+    /// Uncommitted epochs per partition before it stops reading.
+    #[schema(minimum = 1, maximum = 1024)]
     pub max_inflight_epochs: Option<u32>,
-    /// Cassandra writes in flight over all partitions (1 to 4096).
+    /// Cassandra writes in flight over all partitions.
+    #[schema(minimum = 1, maximum = 4096)]
     pub sink_concurrency: Option<u32>,
 }
 

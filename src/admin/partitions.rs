@@ -1,11 +1,16 @@
-//! Partitions: list, read, add, remove, stop (graceful) and start.
+//! Partitions: list, read, add, remove, stop (graceful) and start; the
+//! throughput history of all of them.
 
 use actix_web::http::header;
 use actix_web::{web, HttpResponse};
+use serde::Deserialize;
+use utoipa::IntoParams;
 
 use super::error::{ApiError, ErrorBody};
-use super::model::{NewPartition, PartitionList, PartitionView, Removed};
+use super::model::{AddOptions, NewPartition, PartitionList, PartitionView, Removed};
+use super::rates::HISTORY_SECONDS;
 use super::state::AdminState;
+use super::views::ThroughputHistory;
 use crate::processor::PartitionHandle;
 
 fn view(state: &AdminState, p: &PartitionHandle) -> PartitionView {
@@ -14,7 +19,7 @@ fn view(state: &AdminState, p: &PartitionHandle) -> PartitionView {
 
 fn find(state: &AdminState, id: &str) -> Result<std::sync::Arc<PartitionHandle>, ApiError> {
     state
-        .processor
+        .processor()?
         .partition(id)
         .ok_or_else(|| ApiError::NotFound(format!("no partition {id}")))
 }
@@ -25,16 +30,19 @@ fn find(state: &AdminState, id: &str) -> Result<std::sync::Arc<PartitionHandle>,
     operation_id = "list_partitions",
     path = "/partitions",
     tag = "partitions",
-    responses((status = 200, body = PartitionList))
+    responses(
+        (status = 200, body = PartitionList),
+        (status = 503, description = "the processor is starting (`starting`, e.g. Cassandra does not answer)", body = ErrorBody),
+    )
 )]
-pub async fn list(state: web::Data<AdminState>) -> web::Json<PartitionList> {
+pub async fn list(state: web::Data<AdminState>) -> Result<web::Json<PartitionList>, ApiError> {
     let partitions = state
-        .processor
+        .processor()?
         .partitions()
         .iter()
         .map(|p| view(&state, p))
         .collect();
-    web::Json(PartitionList { partitions })
+    Ok(web::Json(PartitionList { partitions }))
 }
 
 /// One partition.
@@ -46,7 +54,8 @@ pub async fn list(state: web::Data<AdminState>) -> web::Json<PartitionList> {
     params(("id" = String, Path, description = "partition id")),
     responses(
         (status = 200, body = PartitionView),
-        (status = 404, body = ErrorBody),
+        (status = 404, description = "no such partition", body = ErrorBody),
+        (status = 503, description = "the processor is starting (`starting`, e.g. Cassandra does not answer)", body = ErrorBody),
     )
 )]
 pub async fn get(
@@ -58,27 +67,40 @@ pub async fn get(
 }
 
 /// Adds a partition: a new source connection, read by a new supervised actor.
+/// An id seen before resumes from its checkpoints, but only under the identity
+/// (source kind, mode, format, index, count) they were taken with; `?reset=true`
+/// starts it over from offset 0 instead, its earlier rows and totals removed.
 #[utoipa::path(
     post,
     operation_id = "add_partition",
     path = "/partitions",
     tag = "partitions",
+    params(AddOptions),
     request_body = NewPartition,
     security(("bearer" = [])),
     responses(
-        (status = 201, description = "started", body = PartitionView),
-        (status = 400, description = "a field is invalid (named in `field`)", body = ErrorBody),
-        (status = 401, body = ErrorBody),
-        (status = 403, description = "no token configured", body = ErrorBody),
-        (status = 409, description = "the id is taken", body = ErrorBody),
+        (status = 201, description = "started", body = PartitionView, headers(("Location" = String, description = "`/partitions/{id}`"))),
+        (status = 400, description = "the body is not the JSON this call takes (`invalid_body`), or a field is malformed or out of range (`invalid_field`, named in `field`)", body = ErrorBody),
+        (status = 401, description = "no valid bearer token", body = ErrorBody, headers(("WWW-Authenticate" = String, description = "`Bearer realm=\"ssa-admin\"`"))),
+        (status = 403, description = "no token is configured: mutating calls are disabled", body = ErrorBody),
+        (status = 409, description = "the id is taken (`partition_exists`), `processor.max_partitions` are running (`partition_limit`), or the id's checkpoints were taken under another identity (`partition_identity`, the differing key in `field`); nothing was written", body = ErrorBody),
+        (status = 413, description = "the body is over 64 KiB", body = ErrorBody),
+        (status = 415, description = "the Content-Type is not application/json", body = ErrorBody),
+        (status = 422, description = "each field is valid but not together (`invalid_combination`, named in `field`): `index` not below `count`, a `listen://` source not `shared`, or a non-loopback `listen://` address without `processor.allow_remote_producers`", body = ErrorBody),
+        (status = 503, description = "the processor is starting (`starting`, e.g. Cassandra does not answer) an actor did not answer, or the reset or the identity check could not reach its store (`unavailable`)", body = ErrorBody),
     )
 )]
 pub async fn add(
     state: web::Data<AdminState>,
+    options: web::Query<AddOptions>,
     body: web::Json<NewPartition>,
 ) -> Result<HttpResponse, ApiError> {
     let config = body.into_inner().into_config();
-    let handle = state.processor.add_partition(config).await?;
+    let reset = options.reset.unwrap_or(false);
+    let handle = state.processor()?.add_partition(config, reset).await?;
+    if reset {
+        tracing::info!(partition = %handle.id, "partition reset over the admin api");
+    }
     tracing::info!(partition = %handle.id, source = %handle.config.source, "partition added");
     Ok(HttpResponse::Created()
         .insert_header((header::LOCATION, format!("/partitions/{}", handle.id)))
@@ -96,10 +118,10 @@ pub async fn add(
     security(("bearer" = [])),
     responses(
         (status = 200, body = Removed),
-        (status = 401, body = ErrorBody),
-        (status = 403, body = ErrorBody),
-        (status = 404, body = ErrorBody),
-        (status = 503, description = "the actor did not answer", body = ErrorBody),
+        (status = 401, description = "no valid bearer token", body = ErrorBody, headers(("WWW-Authenticate" = String, description = "`Bearer realm=\"ssa-admin\"`"))),
+        (status = 403, description = "no token is configured: mutating calls are disabled", body = ErrorBody),
+        (status = 404, description = "no such partition", body = ErrorBody),
+        (status = 503, description = "the processor is starting (`starting`, e.g. Cassandra does not answer) or an actor did not answer (`unavailable`)", body = ErrorBody),
     )
 )]
 pub async fn remove(
@@ -107,7 +129,7 @@ pub async fn remove(
     id: web::Path<String>,
 ) -> Result<web::Json<Removed>, ApiError> {
     let p = find(&state, &id)?;
-    let snapshot = state.processor.remove_partition(&id).await?;
+    let snapshot = state.processor()?.remove_partition(&id).await?;
     tracing::info!(partition = %id, offset = snapshot.committed_offset, "partition removed");
     let rates = state.rates.get(&id);
     Ok(web::Json(Removed {
@@ -126,10 +148,11 @@ pub async fn remove(
     security(("bearer" = [])),
     responses(
         (status = 200, body = PartitionView),
-        (status = 401, body = ErrorBody),
-        (status = 403, body = ErrorBody),
-        (status = 404, body = ErrorBody),
+        (status = 401, description = "no valid bearer token", body = ErrorBody, headers(("WWW-Authenticate" = String, description = "`Bearer realm=\"ssa-admin\"`"))),
+        (status = 403, description = "no token is configured: mutating calls are disabled", body = ErrorBody),
+        (status = 404, description = "no such partition", body = ErrorBody),
         (status = 409, description = "already stopped", body = ErrorBody),
+        (status = 503, description = "the processor is starting (`starting`, e.g. Cassandra does not answer) or an actor did not answer (`unavailable`)", body = ErrorBody),
     )
 )]
 pub async fn stop(
@@ -137,7 +160,7 @@ pub async fn stop(
     id: web::Path<String>,
 ) -> Result<web::Json<PartitionView>, ApiError> {
     let p = find(&state, &id)?;
-    state.processor.stop_partition(&id).await?;
+    state.processor()?.stop_partition(&id).await?;
     tracing::info!(partition = %id, "partition stopped");
     Ok(web::Json(view(&state, &p)))
 }
@@ -152,10 +175,11 @@ pub async fn stop(
     security(("bearer" = [])),
     responses(
         (status = 200, body = PartitionView),
-        (status = 401, body = ErrorBody),
-        (status = 403, body = ErrorBody),
-        (status = 404, body = ErrorBody),
+        (status = 401, description = "no valid bearer token", body = ErrorBody, headers(("WWW-Authenticate" = String, description = "`Bearer realm=\"ssa-admin\"`"))),
+        (status = 403, description = "no token is configured: mutating calls are disabled", body = ErrorBody),
+        (status = 404, description = "no such partition", body = ErrorBody),
         (status = 409, description = "not stopped", body = ErrorBody),
+        (status = 503, description = "the processor is starting (`starting`, e.g. Cassandra does not answer) or an actor did not answer (`unavailable`)", body = ErrorBody),
     )
 )]
 pub async fn start(
@@ -163,7 +187,46 @@ pub async fn start(
     id: web::Path<String>,
 ) -> Result<web::Json<PartitionView>, ApiError> {
     let p = find(&state, &id)?;
-    state.processor.start_partition(&id).await?;
+    state.processor()?.start_partition(&id).await?;
     tracing::info!(partition = %id, "partition started");
     Ok(web::Json(view(&state, &p)))
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+#[serde(deny_unknown_fields)]
+pub struct ThroughputQuery {
+    /// Seconds of history (default 300, at most 600).
+    #[param(minimum = 1, maximum = 600)]
+    pub seconds: Option<usize>,
+}
+
+/// Lines in and committed per second over all partitions, one sample a
+/// second, for the last `seconds`.
+#[utoipa::path(
+    get,
+    operation_id = "throughput_history",
+    path = "/throughput",
+    tag = "partitions",
+    params(ThroughputQuery),
+    responses(
+        (status = 200, body = ThroughputHistory),
+        (status = 400, body = ErrorBody),
+    )
+)]
+pub async fn throughput(
+    state: web::Data<AdminState>,
+    query: web::Query<ThroughputQuery>,
+) -> Result<web::Json<ThroughputHistory>, ApiError> {
+    let seconds = query.seconds.unwrap_or(300);
+    if seconds == 0 || seconds > HISTORY_SECONDS {
+        return Err(ApiError::field(
+            "seconds",
+            format!("{seconds} is out of range 1..={HISTORY_SECONDS}"),
+        ));
+    }
+    Ok(web::Json(ThroughputHistory {
+        interval_seconds: 1,
+        samples: state.rates.history(seconds),
+    }))
 }

@@ -1,10 +1,14 @@
 //! Per-partition rates (lines in and committed per second), sampled once a
-//! second from the partitions' counters; the same pass keeps the
+//! second from the partitions' counters, and the last minutes of their sums
+//! (the console's throughput chart); the same pass keeps the
 //! `ssa_partitions{state}` gauge current.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, VecDeque};
 use std::sync::Mutex;
-use std::time::Instant;
+use std::time::{Instant, SystemTime, UNIX_EPOCH};
+
+use serde::Serialize;
+use utoipa::ToSchema;
 
 use crate::actors::stats::PartitionState;
 use crate::metrics;
@@ -19,10 +23,23 @@ struct Sample {
     out_rate: f64,
 }
 
-/// The latest rates by partition id.
+/// Seconds of throughput history kept (one sample a second).
+pub const HISTORY_SECONDS: usize = 600;
+
+/// Lines in and committed per second over all partitions, at one sampling time.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, ToSchema)]
+pub struct Throughput {
+    /// Unix time of the sample, in milliseconds.
+    pub at_ms: u64,
+    pub in_per_second: f64,
+    pub committed_per_second: f64,
+}
+
+/// The latest rates by partition id, and the history of their sums.
 #[derive(Debug, Default)]
 pub struct Rates {
     samples: Mutex<HashMap<String, Sample>>,
+    history: Mutex<VecDeque<Throughput>>,
 }
 
 fn per_second(now: u64, before: u64, seconds: f64) -> f64 {
@@ -41,6 +58,7 @@ impl Rates {
         let mut samples = self.samples.lock().unwrap_or_else(|e| e.into_inner());
         let partitions = processor.partitions();
         samples.retain(|id, _| partitions.iter().any(|p| &p.id == id));
+        let (mut in_sum, mut out_sum) = (0.0, 0.0);
         for p in &partitions {
             let snap = p.stats.snapshot();
             by_state[state_index(snap.state)] += 1;
@@ -63,13 +81,40 @@ impl Rates {
                     out_rate: 0.0,
                 },
             };
+            in_sum += next.in_rate;
+            out_sum += next.out_rate;
             samples.insert(p.id.clone(), next);
         }
+        drop(samples);
+        let at_ms = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map(|d| d.as_millis() as u64)
+            .unwrap_or(0);
+        self.record(Throughput {
+            at_ms,
+            in_per_second: round(in_sum),
+            committed_per_second: round(out_sum),
+        });
         for (i, state) in metrics::PARTITION_STATES.iter().enumerate() {
             metrics::PARTITIONS
                 .with_label_values(&[state])
                 .set(by_state[i]);
         }
+    }
+
+    fn record(&self, t: Throughput) {
+        let mut history = self.history.lock().unwrap_or_else(|e| e.into_inner());
+        if history.len() == HISTORY_SECONDS {
+            history.pop_front();
+        }
+        history.push_back(t);
+    }
+
+    /// The sums of the last `seconds` samples, oldest first.
+    pub fn history(&self, seconds: usize) -> Vec<Throughput> {
+        let history = self.history.lock().unwrap_or_else(|e| e.into_inner());
+        let skip = history.len().saturating_sub(seconds);
+        history.iter().skip(skip).copied().collect()
     }
 
     /// Lines per second in and committed, over the last sampling period.
@@ -108,6 +153,26 @@ mod tests {
         assert_eq!(per_second(100, 50, 2.0), 25.0);
         assert_eq!(per_second(10, 50, 1.0), 0.0);
         assert_eq!(per_second(10, 0, 0.0), 0.0);
+    }
+
+    #[test]
+    fn history_keeps_the_last_samples() {
+        let rates = Rates::default();
+        for i in 0..HISTORY_SECONDS as u64 + 5 {
+            rates.record(Throughput {
+                at_ms: i,
+                in_per_second: 1.0,
+                committed_per_second: 0.5,
+            });
+        }
+        let all = rates.history(usize::MAX);
+        assert_eq!(all.len(), HISTORY_SECONDS);
+        assert_eq!(all[0].at_ms, 5);
+        let last = rates.history(3);
+        assert_eq!(
+            last.iter().map(|t| t.at_ms).collect::<Vec<_>>(),
+            [602, 603, 604]
+        );
     }
 
     #[test]

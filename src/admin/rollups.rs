@@ -17,13 +17,24 @@ const MAX_LIMIT: usize = 100_000;
 #[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct RollupQuery {
-    /// Most keys to list (default 1000, at most 100000).
+    /// Most keys to list (default 1000).
+    #[param(minimum = 1, maximum = 100000)]
     pub limit: Option<usize>,
 }
 
+/// A franchise id in the one form the API documents (`format: uuid`): 36
+/// characters, hyphenated (the uuid crate would also take other spellings).
 fn franchise(raw: &str) -> Result<Uuid, ApiError> {
-    Uuid::parse_str(raw)
-        .map_err(|e| ApiError::field("franchise_id", format!("`{raw}` is not a uuid: {e}")))
+    let bad = |why: String| {
+        ApiError::field(
+            "franchise_id",
+            format!("`{}` is not a hyphenated uuid: {why}", raw.escape_debug()),
+        )
+    };
+    if raw.len() != 36 {
+        return Err(bad(format!("{} characters, not 36", raw.chars().count())));
+    }
+    Uuid::parse_str(raw).map_err(|e| bad(e.to_string()))
 }
 
 /// Every key of one franchise.
@@ -31,11 +42,12 @@ fn franchise(raw: &str) -> Result<Uuid, ApiError> {
     get,
     path = "/rollups/{franchise_id}",
     tag = "rollups",
-    params(("franchise_id" = String, Path, description = "franchise uuid"), RollupQuery),
+    params(("franchise_id" = Uuid, Path, description = "franchise uuid, hyphenated"), RollupQuery),
     responses(
         (status = 200, body = FranchiseRollups),
-        (status = 400, body = ErrorBody),
+        (status = 400, description = "`franchise_id` is not a hyphenated uuid, or `limit` is out of range", body = ErrorBody),
         (status = 404, description = "no key of this franchise", body = ErrorBody),
+        (status = 503, description = "the processor is starting (`starting`, e.g. Cassandra does not answer)", body = ErrorBody),
     )
 )]
 pub async fn franchise_rollups(
@@ -54,7 +66,7 @@ pub async fn franchise_rollups(
     // A scan: the totals map is keyed by (franchise, event name) for the hot
     // path; this read is rare and bounded by the number of live keys.
     let mut rollups: Vec<RollupView> = state
-        .processor
+        .processor()?
         .totals
         .iter()
         .filter(|e| e.key().franchise_id == franchise_id)
@@ -84,13 +96,14 @@ pub async fn franchise_rollups(
     path = "/rollups/{franchise_id}/{event_name}",
     tag = "rollups",
     params(
-        ("franchise_id" = String, Path, description = "franchise uuid"),
+        ("franchise_id" = Uuid, Path, description = "franchise uuid, hyphenated"),
         ("event_name" = String, Path, description = "event name (URL-encoded)"),
     ),
     responses(
         (status = 200, body = RollupView),
-        (status = 400, body = ErrorBody),
-        (status = 404, body = ErrorBody),
+        (status = 400, description = "`franchise_id` is not a hyphenated uuid", body = ErrorBody),
+        (status = 404, description = "no such key", body = ErrorBody),
+        (status = 503, description = "the processor is starting (`starting`, e.g. Cassandra does not answer)", body = ErrorBody),
     )
 )]
 pub async fn key_rollup(
@@ -101,7 +114,7 @@ pub async fn key_rollup(
     let franchise_id = franchise(&raw)?;
     let key = Key::new(franchise_id, event_name.as_str());
     let entry =
-        state.processor.totals.get(&key).ok_or_else(|| {
+        state.processor()?.totals.get(&key).ok_or_else(|| {
             ApiError::NotFound(format!("no rollup of {franchise_id}/{event_name}"))
         })?;
     Ok(web::Json(RollupView::new(

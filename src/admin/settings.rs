@@ -7,6 +7,7 @@ use actix_web::web;
 use serde_json::{Map, Value};
 
 use super::error::{ApiError, ErrorBody};
+use super::json_int;
 use super::model::{ConfigPatch, Tunables};
 use super::state::AdminState;
 use crate::actors::tuning::TuningValues;
@@ -21,8 +22,7 @@ pub const TUNABLE: [&str; 4] = [
 
 fn tunables(v: TuningValues) -> Tunables {
     Tunables {
-        flush_interval: humantime_serde::re::humantime::format_duration(v.flush_interval)
-            .to_string(),
+        flush_interval: show_interval(v.flush_interval),
         max_epoch_events: v.max_epoch_events,
         max_inflight_epochs: v.max_inflight_epochs,
         sink_concurrency: v.sink_concurrency,
@@ -36,10 +36,13 @@ fn tunables(v: TuningValues) -> Tunables {
     operation_id = "get_config",
     path = "/config",
     tag = "config",
-    responses((status = 200, description = "the configuration, as in config/default.toml, plus `tunable`", body = Object))
+    responses(
+        (status = 200, description = "the configuration, as in config/default.toml, plus `tunable`", body = Object),
+        (status = 503, description = "the processor is starting (`starting`, e.g. Cassandra does not answer)", body = ErrorBody),
+    )
 )]
 pub async fn get(state: web::Data<AdminState>) -> Result<web::Json<Value>, ApiError> {
-    let processor = &state.processor;
+    let processor = state.processor()?;
     let mut config = processor.config.clone();
     processor.tuning.get().apply_to(&mut config.processor);
     config.partitions = processor
@@ -63,16 +66,28 @@ pub async fn get(state: web::Data<AdminState>) -> Result<web::Json<Value>, ApiEr
     Ok(web::Json(value))
 }
 
-/// Reads one field of the patch, naming it when it has the wrong type.
-fn take<T: serde::de::DeserializeOwned>(
+/// Reads one string field of the patch, naming it when it has the wrong type.
+fn take(map: &mut Map<String, Value>, field: &str) -> Result<Option<String>, ApiError> {
+    match map.remove(field) {
+        None | Some(Value::Null) => Ok(None),
+        Some(Value::String(s)) => Ok(Some(s)),
+        Some(other) => Err(ApiError::field(
+            field,
+            format!("expected a string, not {other}"),
+        )),
+    }
+}
+
+/// Reads one integer field of the patch (`43.0` is 43, as in JSON Schema).
+fn take_int<T: TryFrom<u64>>(
     map: &mut Map<String, Value>,
     field: &str,
 ) -> Result<Option<T>, ApiError> {
     match map.remove(field) {
         None | Some(Value::Null) => Ok(None),
-        Some(v) => serde_json::from_value(v)
+        Some(v) => json_int::from_value(v)
             .map(Some)
-            .map_err(|e| ApiError::field(field, e.to_string())),
+            .map_err(|e| ApiError::field(field, e)),
     }
 }
 
@@ -94,9 +109,9 @@ pub fn parse_patch(body: Value) -> Result<ConfigPatch, ApiError> {
     }
     let patch = ConfigPatch {
         flush_interval: take(&mut map, "flush_interval")?,
-        max_epoch_events: take(&mut map, "max_epoch_events")?,
-        max_inflight_epochs: take(&mut map, "max_inflight_epochs")?,
-        sink_concurrency: take(&mut map, "sink_concurrency")?,
+        max_epoch_events: take_int(&mut map, "max_epoch_events")?,
+        max_inflight_epochs: take_int(&mut map, "max_inflight_epochs")?,
+        sink_concurrency: take_int(&mut map, "sink_concurrency")?,
     };
     Ok(patch)
 }
@@ -119,9 +134,49 @@ pub fn patched(mut values: TuningValues, patch: &ConfigPatch) -> Result<TuningVa
     Ok(values)
 }
 
+/// Parses a `flush_interval` as `PATCH /config` takes it: a whole number without
+/// leading zero, then `ms`, `s`, `m` or `h` — exactly the pattern the OpenAPI
+/// document gives, so what the document calls valid is taken. The range is
+/// checked after, with the configuration's bounds.
+pub fn parse_flush_interval(raw: &str) -> Result<Duration, String> {
+    let bad = || {
+        format!(
+            "`{}` is not a whole number of ms, s, m or h, like 250ms or 2s",
+            raw.escape_debug()
+        )
+    };
+    let split = raw.find(|c: char| !c.is_ascii_digit()).unwrap_or(raw.len());
+    let (digits, unit) = raw.split_at(split);
+    if digits.is_empty() || (digits.len() > 1 && digits.starts_with('0')) {
+        return Err(bad());
+    }
+    let n: u64 = digits.parse().map_err(|_| bad())?;
+    let secs = |per: u64| n.checked_mul(per).map(Duration::from_secs).ok_or_else(bad);
+    match unit {
+        "ms" => Ok(Duration::from_millis(n)),
+        "s" => secs(1),
+        "m" => secs(60),
+        "h" => secs(3600),
+        _ => Err(bad()),
+    }
+}
+
+/// A flush interval in the form `PATCH /config` takes (`250ms`, `2s`, `1m`, `1h`).
+fn show_interval(d: Duration) -> String {
+    if !d.subsec_nanos().is_multiple_of(1_000_000) {
+        return humantime_serde::re::humantime::format_duration(d).to_string();
+    }
+    let ms = d.as_millis();
+    match ms {
+        _ if ms > 0 && ms.is_multiple_of(3_600_000) => format!("{}h", ms / 3_600_000),
+        _ if ms > 0 && ms.is_multiple_of(60_000) => format!("{}m", ms / 60_000),
+        _ if ms > 0 && ms.is_multiple_of(1000) => format!("{}s", ms / 1000),
+        _ => format!("{ms}ms"),
+    }
+}
+
 fn duration(field: &str, raw: &str) -> Result<Duration, ApiError> {
-    humantime_serde::re::humantime::parse_duration(raw)
-        .map_err(|e| ApiError::field(field, format!("`{raw}` is not a duration like 250ms: {e}")))
+    parse_flush_interval(raw).map_err(|m| ApiError::field(field, m))
 }
 
 /// Changes tunable knobs while running; the whole patch is validated first
@@ -135,9 +190,12 @@ fn duration(field: &str, raw: &str) -> Result<Duration, ApiError> {
     security(("bearer" = [])),
     responses(
         (status = 200, description = "the live values after the change", body = Tunables),
-        (status = 400, description = "a field is unknown, malformed or out of range (named in `field`)", body = ErrorBody),
-        (status = 401, body = ErrorBody),
-        (status = 403, body = ErrorBody),
+        (status = 400, description = "the body is not the JSON this call takes (`invalid_body`), or a field is malformed or out of range (`invalid_field`, named in `field`)", body = ErrorBody),
+        (status = 401, description = "no valid bearer token", body = ErrorBody, headers(("WWW-Authenticate" = String, description = "`Bearer realm=\"ssa-admin\"`"))),
+        (status = 403, description = "no token is configured: mutating calls are disabled", body = ErrorBody),
+        (status = 413, description = "the body is over 64 KiB", body = ErrorBody),
+        (status = 415, description = "the Content-Type is not application/json", body = ErrorBody),
+        (status = 503, description = "the processor is starting (`starting`, e.g. Cassandra does not answer) or an actor did not answer (`unavailable`)", body = ErrorBody),
     )
 )]
 pub async fn patch(
@@ -145,7 +203,7 @@ pub async fn patch(
     body: web::Json<Value>,
 ) -> Result<web::Json<Tunables>, ApiError> {
     let patch = parse_patch(body.into_inner())?;
-    let processor = &state.processor;
+    let processor = state.processor()?;
     let values = patched(processor.tuning.get(), &patch)?;
     let applied = processor.retune(values).await?;
     tracing::info!(
@@ -162,6 +220,7 @@ pub async fn patch(
 mod tests {
     use super::*;
     use serde_json::json;
+    use utoipa::OpenApi as _;
 
     fn field_of(e: ApiError) -> String {
         match e {
@@ -195,5 +254,43 @@ mod tests {
             field_of(duration("flush_interval", "soon").unwrap_err()),
             "flush_interval"
         );
+    }
+
+    /// The OpenAPI pattern of `flush_interval` and the parser with the bounds
+    /// agree on every value: the document calls valid exactly what is taken.
+    #[test]
+    fn the_flush_interval_pattern_is_the_parser() {
+        let doc = serde_json::to_value(super::super::ApiDoc::openapi()).unwrap();
+        let pattern = doc["components"]["schemas"]["ConfigPatch"]["properties"]["flush_interval"]
+            ["pattern"]
+            .as_str()
+            .unwrap()
+            .to_string();
+        let re = regex::Regex::new(&pattern).unwrap();
+        let bound = crate::config::bounds::FLUSH_INTERVAL;
+        let taken =
+            |s: &str| parse_flush_interval(s).is_ok_and(|d| (bound.min..=bound.max).contains(&d));
+        let mut values: Vec<String> = Vec::new();
+        for unit in ["ms", "s", "m", "h", "us", "", "sec", " ms"] {
+            for n in
+                (0..=4000u64).chain([9_999, 59_999, 3_599_999, 3_600_000, 3_600_001, 36_000_000])
+            {
+                values.push(format!("{n}{unit}"));
+                values.push(format!("0{n}{unit}"));
+            }
+        }
+        values.extend(
+            [
+                "", "ms", "1h 30m", "+10ms", "-10ms", "10ms\n", "1.5s", "１０ms",
+            ]
+            .map(String::from),
+        );
+        for v in &values {
+            assert_eq!(re.is_match(v), taken(v), "{v:?}");
+        }
+        assert_eq!(show_interval(Duration::from_millis(500)), "500ms");
+        assert_eq!(show_interval(Duration::from_secs(120)), "2m");
+        assert_eq!(show_interval(Duration::from_secs(3600)), "1h");
+        assert_eq!(show_interval(Duration::from_millis(1500)), "1500ms");
     }
 }

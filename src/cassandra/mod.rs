@@ -1,10 +1,13 @@
-//! Everything that talks CQL: the shared session, the schema.
+//! Everything that talks CQL: the shared session, the schema, and waiting for
+//! the cluster at start.
 
 mod connect_error;
 mod error;
 pub mod schema;
 mod session;
 pub mod tls;
+mod wait;
 
 pub use error::{CassandraError, ConnectCause};
-pub use session::{connect, consistency_of};
+pub use session::{connect, consistency_of, probe};
+pub use wait::{connect_when_up, session_when_up, Startup};

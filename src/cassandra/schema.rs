@@ -10,7 +10,7 @@ use super::CassandraError;
 use crate::config::{CassandraConfig, ReplicationClass};
 
 /// Version recorded in `schema_version` by this build.
-pub const SCHEMA_VERSION: i32 = 1;
+pub const SCHEMA_VERSION: i32 = 2;
 
 /// Offsets per `events_raw` partition: `bucket = offset / RAW_BUCKET_SIZE` keeps
 /// Cassandra partitions bounded however long a source runs.
@@ -124,6 +124,22 @@ pub fn statements(config: &CassandraConfig) -> Vec<(&'static str, String)> {
     created_at timestamp,
     PRIMARY KEY ((partition_id), seq, chunk)
 ) WITH CLUSTERING ORDER BY (seq DESC, chunk ASC)"
+            ),
+        ),
+        (
+            "partition_identity",
+            format!(
+                "CREATE TABLE IF NOT EXISTS {ks}.partition_identity (
+    partition_id text,
+    source_kind text,
+    mode text,
+    part_index int,
+    part_count int,
+    format text,
+    reset_pending boolean,
+    recorded_at timestamp,
+    PRIMARY KEY (partition_id)
+)"
             ),
         ),
         (
@@ -335,6 +351,7 @@ mod tests {
             "rollups_total",
             "rollups_by_minute",
             "checkpoints",
+            "partition_identity",
             "dead_letters",
             "schema_version",
         ] {

@@ -73,13 +73,27 @@ async fn speaks_tls_anywhere(config: &CassandraConfig) -> bool {
 }
 
 async fn probe_contact_points(points: &[String], timeout: Duration) -> Result<(), CassandraError> {
+    probe(points, timeout).await.map_err(|failures| {
+        CassandraError::Unreachable(
+            failures
+                .iter()
+                .map(|(point, cause)| format!("{point} ({cause})"))
+                .collect::<Vec<_>>()
+                .join(", "),
+        )
+    })
+}
+
+/// Tries a TCP connection to each contact point; `Ok` at the first that answers,
+/// else every point with why it did not.
+pub async fn probe(points: &[String], timeout: Duration) -> Result<(), Vec<(String, String)>> {
     let mut failures = Vec::new();
     for point in points {
         match tokio::time::timeout(timeout, tokio::net::TcpStream::connect(point.as_str())).await {
             Ok(Ok(_)) => return Ok(()),
-            Ok(Err(e)) => failures.push(format!("{point} ({e})")),
-            Err(_) => failures.push(format!("{point} (no answer within {timeout:?})")),
+            Ok(Err(e)) => failures.push((point.clone(), e.to_string())),
+            Err(_) => failures.push((point.clone(), format!("no answer within {timeout:?}"))),
         }
     }
-    Err(CassandraError::Unreachable(failures.join(", ")))
+    Err(failures)
 }

@@ -1,6 +1,7 @@
 //! Snapshots in the `checkpoints` table, split into chunks of at most
 //! `checkpoint_chunk_bytes`; the snapshot's own checksum covers the reassembled
-//! bytes, so a snapshot with a missing or stale chunk is refused on load.
+//! bytes, so a snapshot with a missing or stale chunk is refused on load. The
+//! partition's identity is one row of `partition_identity`.
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -10,7 +11,8 @@ use scylla::client::session::Session;
 use scylla::statement::prepared::PreparedStatement;
 use scylla::value::CqlTimestamp;
 
-use super::{newest_chain, Chain, CheckpointError};
+use super::identity::{name, parse_name};
+use super::{newest_chain, Chain, CheckpointError, Identity, StoredIdentity};
 use crate::core::{decode, reassemble, split_chunks, Snapshot, SnapshotKind};
 
 pub struct CassandraStore {
@@ -20,6 +22,9 @@ pub struct CassandraStore {
     select_all: PreparedStatement,
     select_one: PreparedStatement,
     prune: PreparedStatement,
+    remove_all: PreparedStatement,
+    identity_select: PreparedStatement,
+    identity_insert: PreparedStatement,
 }
 
 fn store_err(what: &'static str, partition: &str, e: impl std::fmt::Display) -> CheckpointError {
@@ -32,6 +37,7 @@ fn store_err(what: &'static str, partition: &str, e: impl std::fmt::Display) -> 
 
 /// One row of the `checkpoints` table as read back: (seq, chunk, chunks, data).
 pub type ChunkRow = (i64, i32, i32, Vec<u8>);
+type IdentityRow = (String, String, i32, i32, String, bool);
 
 impl CassandraStore {
     pub async fn new(
@@ -64,6 +70,21 @@ impl CassandraStore {
             .await?,
             prune: prep(format!(
                 "DELETE FROM {keyspace}.checkpoints WHERE partition_id = ? AND seq < ?"
+            ))
+            .await?,
+            remove_all: prep(format!(
+                "DELETE FROM {keyspace}.checkpoints WHERE partition_id = ?"
+            ))
+            .await?,
+            identity_select: prep(format!(
+                "SELECT source_kind, mode, part_index, part_count, format, reset_pending \
+                 FROM {keyspace}.partition_identity WHERE partition_id = ?"
+            ))
+            .await?,
+            identity_insert: prep(format!(
+                "INSERT INTO {keyspace}.partition_identity \
+                 (partition_id, source_kind, mode, part_index, part_count, format, reset_pending, recorded_at) \
+                 VALUES (?, ?, ?, ?, ?, ?, ?, ?)"
             ))
             .await?,
             session,
@@ -170,6 +191,76 @@ impl CassandraStore {
     pub async fn load(&self, partition: &str) -> Result<Chain, CheckpointError> {
         let rows = self.rows(partition, None).await?;
         Ok(newest_chain(Self::assemble(rows)))
+    }
+
+    pub async fn identity(
+        &self,
+        partition: &str,
+    ) -> Result<Option<StoredIdentity>, CheckpointError> {
+        let what = "reading the partition identity";
+        let rows = self
+            .session
+            .execute_unpaged(&self.identity_select, (partition,))
+            .await
+            .map_err(|e| store_err(what, partition, e))?
+            .into_rows_result()
+            .map_err(|e| store_err(what, partition, e))?;
+        let Some((source, mode, index, count, format, reset_pending)) = rows
+            .maybe_first_row::<IdentityRow>()
+            .map_err(|e| store_err(what, partition, e))?
+        else {
+            return Ok(None);
+        };
+        let identity = Identity {
+            source: parse_name(&source).map_err(|e| store_err(what, partition, e))?,
+            mode: parse_name(&mode).map_err(|e| store_err(what, partition, e))?,
+            index: index as u32,
+            count: count as u32,
+            format: parse_name(&format).map_err(|e| store_err(what, partition, e))?,
+        };
+        Ok(Some(StoredIdentity {
+            identity,
+            reset_pending,
+        }))
+    }
+
+    pub async fn set_identity(
+        &self,
+        partition: &str,
+        stored: &StoredIdentity,
+    ) -> Result<(), CheckpointError> {
+        let id = &stored.identity;
+        let now = CqlTimestamp(
+            std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map(|d| d.as_millis() as i64)
+                .unwrap_or(0),
+        );
+        self.session
+            .execute_unpaged(
+                &self.identity_insert,
+                (
+                    partition,
+                    name(&id.source),
+                    name(&id.mode),
+                    id.index as i32,
+                    id.count as i32,
+                    name(&id.format),
+                    stored.reset_pending,
+                    now,
+                ),
+            )
+            .await
+            .map_err(|e| store_err("recording the partition identity", partition, e))?;
+        Ok(())
+    }
+
+    pub async fn remove_all(&self, partition: &str) -> Result<(), CheckpointError> {
+        self.session
+            .execute_unpaged(&self.remove_all, (partition,))
+            .await
+            .map_err(|e| store_err("removing snapshots", partition, e))?;
+        Ok(())
     }
 
     pub async fn prune(&self, partition: &str, below: u64) -> Result<(), CheckpointError> {

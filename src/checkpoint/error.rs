@@ -14,4 +14,6 @@ pub enum CheckpointError {
         #[source]
         source: std::io::Error,
     },
+    #[error(transparent)]
+    Identity(#[from] super::IdentityMismatch),
 }

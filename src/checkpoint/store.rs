@@ -1,6 +1,6 @@
 //! The store the checkpoint actor writes to.
 
-use super::{CassandraStore, Chain, CheckpointError, LocalStore};
+use super::{CassandraStore, Chain, CheckpointError, LocalStore, StoredIdentity};
 use crate::core::Snapshot;
 
 /// One of the two stores (an enum, so no boxed futures are needed).
@@ -23,6 +23,37 @@ impl CheckpointStore {
         match self {
             CheckpointStore::Cassandra(s) => s.load(partition).await,
             CheckpointStore::Local(s) => s.load(partition).await,
+        }
+    }
+
+    /// The partition's identity, if one was recorded.
+    pub async fn identity(
+        &self,
+        partition: &str,
+    ) -> Result<Option<StoredIdentity>, CheckpointError> {
+        match self {
+            CheckpointStore::Cassandra(s) => s.identity(partition).await,
+            CheckpointStore::Local(s) => s.identity(partition).await,
+        }
+    }
+
+    /// Records the partition's identity (replacing any earlier one).
+    pub async fn set_identity(
+        &self,
+        partition: &str,
+        identity: &StoredIdentity,
+    ) -> Result<(), CheckpointError> {
+        match self {
+            CheckpointStore::Cassandra(s) => s.set_identity(partition, identity).await,
+            CheckpointStore::Local(s) => s.set_identity(partition, identity).await,
+        }
+    }
+
+    /// Deletes every snapshot of the partition (a reset); its identity stays.
+    pub async fn remove_all(&self, partition: &str) -> Result<(), CheckpointError> {
+        match self {
+            CheckpointStore::Cassandra(s) => s.remove_all(partition).await,
+            CheckpointStore::Local(s) => s.remove_all(partition).await,
         }
     }
 

@@ -1,7 +1,8 @@
 //! `ssa demo`: a replayable generator and the processor in one process against
 //! the local node. With a finite range it exits 0 once every partition has
-//! committed its last offset and every total is written; without one it runs
-//! until Ctrl-C, then commits what it has and exits.
+//! committed its last offset and every total is written (or, with `--hold`,
+//! keeps serving the console until Ctrl-C); without one it runs until Ctrl-C,
+//! then commits what it has and exits. It prints the console's address first.
 
 use std::io::IsTerminal;
 use std::process::ExitCode;
@@ -12,6 +13,7 @@ use anyhow::Context;
 use tokio_util::sync::CancellationToken;
 
 use super::workload::WorkloadArgs;
+use crate::cassandra::Startup;
 use crate::cli::{init_tracing, GlobalArgs};
 use crate::config::{Overrides, PartitionConfig, SinkKind, SourceMode};
 use crate::gen::{serve, ServeMode, ServeOptions};
@@ -33,13 +35,17 @@ pub struct DemoArgs {
     /// Address of the admin API and /metrics (overrides admin.listen); port 0 picks a free one.
     #[arg(long, value_name = "ADDR")]
     pub admin_listen: Option<String>,
-    /// Fault injection: kill a partition actor every this many milliseconds.
-    #[arg(long, value_name = "MS")]
+    /// Fault injection: kill a partition actor every this many milliseconds (10 to 3600000).
+    #[arg(long, value_name = "MS", value_parser = clap::value_parser!(u64).range(10..=3_600_000))]
     pub kill_every: Option<u64>,
     /// Drop the keyspace first, so the demo starts from nothing (otherwise it
     /// resumes from the checkpoints of the last run).
     #[arg(long)]
     pub fresh: bool,
+    /// With a finite range: once everything is committed, keep the generator,
+    /// the admin API and the console up until Ctrl-C (to show the verify panel).
+    #[arg(long)]
+    pub hold: bool,
     /// No status line.
     #[arg(long, short)]
     pub quiet: bool,
@@ -60,7 +66,7 @@ pub fn run(global: &GlobalArgs, args: DemoArgs) -> anyhow::Result<ExitCode> {
         .context("binding the generator on 127.0.0.1")?;
     let gen_addr = listener.local_addr()?;
     let shutdown = CancellationToken::new();
-    let mut opts = ServeOptions::new(workload, ServeMode::Partitioned, cycles);
+    let mut opts = ServeOptions::new(workload.clone(), ServeMode::Partitioned, cycles);
     opts.rate = args.rate;
     let gen_counters = opts.counters.clone();
     let gen_task = io.spawn(serve(listener, opts, shutdown.clone()));
@@ -77,25 +83,53 @@ pub fn run(global: &GlobalArgs, args: DemoArgs) -> anyhow::Result<ExitCode> {
         .collect();
     config.validate()?;
 
-    if args.fresh {
-        let cfg = config.cassandra.clone();
-        io.block_on(async move {
-            let session = crate::cassandra::connect(&cfg).await?;
-            session
-                .query_unpaged(format!("DROP KEYSPACE IF EXISTS {}", cfg.keyspace), ())
-                .await
-                .with_context(|| format!("dropping keyspace {}", cfg.keyspace))?;
-            Ok::<_, anyhow::Error>(())
-        })?;
-    }
-
     let system = actix::System::new();
     let code = system.block_on(async {
+        // The admin API serves from the start; start-up waits for Cassandra for as
+        // long as it does not answer, saying so every few seconds.
+        let startup = Startup::new();
+        let admin = crate::admin::start_if_enabled(&config, &startup)?;
+        if let Some(admin) = &admin {
+            println!("console: {}", admin.console_url());
+        }
+        let starting = async {
+            if args.fresh {
+                let cfg = config.cassandra.clone();
+                let startup = startup.clone();
+                io.spawn(async move {
+                    let session = crate::cassandra::session_when_up(&cfg, &startup).await?;
+                    session
+                        .query_unpaged(format!("DROP KEYSPACE IF EXISTS {}", cfg.keyspace), ())
+                        .await
+                        .with_context(|| format!("dropping keyspace {}", cfg.keyspace))?;
+                    Ok::<_, anyhow::Error>(())
+                })
+                .await??;
+            }
+            Processor::start_waiting(config, io.handle().clone(), startup.clone(), &[])
+                .await
+                .map_err(|e| match e.downcast_ref::<crate::config::ConfigError>() {
+                    // Partitions of an earlier demo with other --partitions or --format.
+                    Some(_) => e.context(
+                        "the keyspace holds another demo's checkpoints (--fresh starts from nothing)",
+                    ),
+                    None => e,
+                })
+        };
+        let processor = tokio::select! {
+            p = starting => Arc::new(p?),
+            _ = tokio::signal::ctrl_c() => return Ok(super::run::stopped_while_starting(&startup)),
+        };
+        if let Some(admin) = &admin {
+            admin.attach(processor.clone());
+        }
+        // The rate in the last line counts from here, not from the wait for Cassandra.
         let started = Instant::now();
-        let processor = Arc::new(Processor::start(config, io.handle().clone()).await?);
-        let _admin = crate::admin::start_if_enabled(&processor)?;
         if let Some(range) = cycles.as_range() {
-            processor.expect_range(range);
+            processor.expect_range(range.clone());
+            if let Some(admin) = &admin {
+                admin.expect(workload, range);
+            }
         }
         if let Some(ms) = args.kill_every {
             let n = processor.partitions().len();
@@ -128,8 +162,10 @@ pub fn run(global: &GlobalArgs, args: DemoArgs) -> anyhow::Result<ExitCode> {
             processor.drain().await;
         } else {
             processor.flush().await;
+            if let Some(admin) = &admin {
+                admin.settle();
+            }
         }
-        shutdown.cancel();
         let snaps = processor.snapshots();
         let committed: u64 = snaps.iter().map(|s| s.committed_offset).sum();
         let restarts: u64 = snaps.iter().map(|s| s.restarts).sum();
@@ -143,8 +179,19 @@ pub fn run(global: &GlobalArgs, args: DemoArgs) -> anyhow::Result<ExitCode> {
             committed as f64 / secs.max(1e-9),
             processor.totals.len()
         );
+        if args.hold && !interrupted {
+            if let Some(admin) = &admin {
+                eprintln!("holding: the console stays up at {} until Ctrl-C", admin.console_url());
+            }
+            let _ = tokio::signal::ctrl_c().await;
+            processor.drain().await;
+        }
+        shutdown.cancel();
         Ok::<_, anyhow::Error>(ExitCode::SUCCESS)
     });
+    // Every way out of the processor above (done, interrupted, or an error while
+    // starting) ends the generator too; otherwise this would wait for it forever.
+    shutdown.cancel();
     let _ = io.block_on(gen_task);
     io.shutdown_timeout(Duration::from_secs(2));
     code
@@ -153,28 +200,37 @@ pub fn run(global: &GlobalArgs, args: DemoArgs) -> anyhow::Result<ExitCode> {
 /// The live one-line status.
 struct Status {
     tty: bool,
-    last: std::cell::Cell<(Instant, u64)>,
+    last: std::cell::Cell<(Instant, Progress)>,
+}
+
+/// Cumulative counts the status line is computed from.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+struct Progress {
+    read: u64,
+    committed: u64,
 }
 
 impl Status {
     fn new(tty: bool) -> Self {
         Status {
             tty,
-            last: std::cell::Cell::new((Instant::now(), 0)),
+            last: std::cell::Cell::new((Instant::now(), Progress::default())),
         }
     }
 
     fn print(&self, processor: &Processor, served: u64) {
         let snaps = processor.snapshots();
-        let read: u64 = snaps.iter().map(|s| s.offset).sum();
-        let committed: u64 = snaps.iter().map(|s| s.committed_offset).sum();
+        let now = Progress {
+            read: snaps.iter().map(|s| s.offset).sum(),
+            committed: snaps.iter().map(|s| s.committed_offset).sum(),
+        };
         let restarts: u64 = snaps.iter().map(|s| s.restarts).sum();
         let inflight: u64 = snaps.iter().map(|s| s.uncommitted_epochs).sum();
         let (at, before) = self.last.get();
-        let rate = (read.saturating_sub(before)) as f64 / at.elapsed().as_secs_f64().max(1e-9);
-        self.last.set((Instant::now(), read));
+        self.last.set((Instant::now(), now));
         let line = format!(
-            "{rate:>10.0} events/s | read {read} | committed {committed} | served {served} | uncommitted epochs {inflight} | restarts {restarts} | keys {}",
+            "{} | served {served} | uncommitted epochs {inflight} | restarts {restarts} | keys {}",
+            progress_line(before, now, at.elapsed()),
             processor.totals.len()
         );
         if self.tty {
@@ -182,5 +238,50 @@ impl Status {
         } else {
             eprintln!("{line}");
         }
+    }
+}
+
+/// The head of the status line. The headline rate is what was committed (durable
+/// in Cassandra) over the interval; the read rate comes second, since lines read
+/// but not committed are not yet anywhere.
+fn progress_line(before: Progress, now: Progress, elapsed: Duration) -> String {
+    let secs = elapsed.as_secs_f64().max(1e-9);
+    let rate = |a: u64, b: u64| a.saturating_sub(b) as f64 / secs;
+    format!(
+        "{:>10.0} events/s committed | read {:.0} events/s | committed {} | read {}",
+        rate(now.committed, before.committed),
+        rate(now.read, before.read),
+        now.committed,
+        now.read
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_headline_rate_is_the_committed_rate() {
+        let before = Progress {
+            read: 1_000_000,
+            committed: 500_000,
+        };
+        // 200 000 lines read in one second, nothing committed: the headline says 0.
+        let stalled = Progress {
+            read: 1_200_000,
+            committed: 500_000,
+        };
+        assert_eq!(
+            progress_line(before, stalled, Duration::from_secs(1)),
+            "         0 events/s committed | read 200000 events/s | committed 500000 | read 1200000"
+        );
+        let flowing = Progress {
+            read: 1_300_000,
+            committed: 800_000,
+        };
+        assert_eq!(
+            progress_line(before, flowing, Duration::from_secs(2)),
+            "    150000 events/s committed | read 150000 events/s | committed 800000 | read 1300000"
+        );
     }
 }

@@ -6,6 +6,7 @@ use std::process::ExitCode;
 use std::sync::Arc;
 use std::time::Duration;
 
+use crate::cassandra::Startup;
 use crate::cli::{init_tracing, GlobalArgs};
 use crate::config::{ConfigError, Overrides, SinkKind};
 use crate::processor::{io_runtime, Processor};
@@ -21,6 +22,12 @@ pub struct RunArgs {
     /// Exit once every partition's source has ended and all is committed.
     #[arg(long)]
     pub exit_when_done: bool,
+    /// Start this partition of [[partitions]] over from offset 0 under its configured
+    /// identity: its checkpoints, intents, rows and dead letters are deleted and its
+    /// counts leave the totals. Needed after changing a partition's source kind,
+    /// mode, format, index or count. Repeatable.
+    #[arg(long = "reset-partition", value_name = "ID")]
+    pub reset_partitions: Vec<String>,
 }
 
 pub fn run(global: &GlobalArgs, args: RunArgs) -> anyhow::Result<ExitCode> {
@@ -37,17 +44,38 @@ pub fn run(global: &GlobalArgs, args: RunArgs) -> anyhow::Result<ExitCode> {
         }
         .into());
     }
+    if let Some(id) = args
+        .reset_partitions
+        .iter()
+        .find(|id| !config.partitions.iter().any(|p| &p.id == *id))
+    {
+        return Err(ConfigError::Invalid {
+            key: "--reset-partition".into(),
+            message: format!("no partition `{id}` in [[partitions]]"),
+        }
+        .into());
+    }
     init_tracing(&config.log.level);
     let io = io_runtime()?;
     let system = actix::System::new();
     let code = system.block_on(async {
-        let processor = Arc::new(Processor::start(config, io.handle().clone()).await?);
-        let _admin = crate::admin::start_if_enabled(&processor)?;
+        // The admin API serves from the start: /health answers and /ready says
+        // what start-up waits for (e.g. a Cassandra node that is down).
+        let startup = Startup::new();
+        let admin = crate::admin::start_if_enabled(&config, &startup)?;
+        let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
+        let processor = tokio::select! {
+            p = Processor::start_waiting(config, io.handle().clone(), startup.clone(), &args.reset_partitions) => Arc::new(p?),
+            _ = tokio::signal::ctrl_c() => return Ok(stopped_while_starting(&startup)),
+            _ = term.recv() => return Ok(stopped_while_starting(&startup)),
+        };
+        if let Some(admin) = &admin {
+            admin.attach(processor.clone());
+        }
         tracing::info!(
             partitions = processor.partitions().len(),
             "processor running"
         );
-        let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
         loop {
             tokio::select! {
                 _ = tokio::signal::ctrl_c() => break,
@@ -67,4 +95,10 @@ pub fn run(global: &GlobalArgs, args: RunArgs) -> anyhow::Result<ExitCode> {
     });
     io.shutdown_timeout(Duration::from_secs(2));
     code
+}
+
+/// Ctrl-C or SIGTERM before the processor started: nothing was read, nothing to commit.
+pub fn stopped_while_starting(startup: &Startup) -> ExitCode {
+    tracing::info!(status = %startup.get(), "stopping before the processor started");
+    ExitCode::SUCCESS
 }

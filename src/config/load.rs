@@ -1,13 +1,29 @@
 //! Layered loading: built-in defaults, then `--config FILE`, then `SSA_` environment
 //! variables (`SSA_SECTION__KEY`, e.g. `SSA_CASSANDRA__KEYSPACE=demo`; plus
 //! `SSA_ADMIN_TOKEN`), then command-line flags. The result is validated once.
+//!
+//! Secrets (`cassandra.password`, `admin.token`) never appear in an error: a
+//! value of the wrong type or a TOML syntax error on their line is reported by
+//! key, line and column only.
 
 use std::path::Path;
 
 use figment::providers::{Env, Format as _, Serialized, Toml};
 use figment::Figment;
 
+use super::file::{read_config_file, syntax_error};
 use super::{Config, ConfigError};
+
+/// Keys whose values are secrets: errors name them and never show their values.
+pub const SECRET_KEYS: [&str; 2] = ["cassandra.password", "admin.token"];
+
+/// Credentials taken from the environment as plain strings (figment would read
+/// `SSA_CASSANDRA__PASSWORD=1234` as a number and refuse it).
+const STRING_ENV: [(&str, &str); 3] = [
+    ("SSA_CASSANDRA__USERNAME", "cassandra.username"),
+    ("SSA_CASSANDRA__PASSWORD", "cassandra.password"),
+    ("SSA_ADMIN__TOKEN", "admin.token"),
+];
 
 /// Values given as command-line flags; they win over every other layer.
 #[derive(Debug, Clone, Default)]
@@ -20,33 +36,40 @@ pub struct Overrides {
 
 /// Loads and validates the configuration.
 pub fn load(file: Option<&Path>, overrides: &Overrides) -> Result<Config, ConfigError> {
-    let text = match file {
-        Some(path) => Some(
-            std::fs::read_to_string(path).map_err(|source| ConfigError::File {
-                path: path.display().to_string(),
-                source,
-            })?,
-        ),
-        None => None,
-    };
-    load_from_str(text.as_deref(), overrides)
+    let text = file.map(read_config_file).transpose()?;
+    let file = file.zip(text.as_deref());
+    load_from_str(file, overrides)
 }
 
-/// [`load`] with the `--config` file's text already read: every layer above the
-/// file (environment, flags) and the validation are the same.
+/// [`load`] with the `--config` file already read (its path, for errors, and its
+/// text): every layer above the file (environment, flags) and the validation are
+/// the same.
 pub fn load_from_str(
-    file_text: Option<&str>,
+    file: Option<(&Path, &str)>,
     overrides: &Overrides,
 ) -> Result<Config, ConfigError> {
     let mut figment = Figment::from(Serialized::defaults(Config::default()));
-    if let Some(text) = file_text {
+    if let Some((path, text)) = file {
+        if let Err(e) = toml::from_str::<toml::Table>(text) {
+            return Err(syntax_error(path, text, &e));
+        }
         figment = figment.merge(Toml::string(text));
     }
     figment = figment.merge(
         Env::prefixed("SSA_")
-            .filter(|key| key.as_str().contains("__"))
+            .filter(|key| {
+                key.as_str().contains("__")
+                    && !STRING_ENV
+                        .iter()
+                        .any(|(var, _)| key.as_str().eq_ignore_ascii_case(&var[4..]))
+            })
             .split("__"),
     );
+    for (var, key) in STRING_ENV {
+        if let Ok(value) = std::env::var(var) {
+            figment = figment.merge(Serialized::default(key, value));
+        }
+    }
     if let Ok(token) = std::env::var("SSA_ADMIN_TOKEN") {
         figment = figment.merge(Serialized::default("admin.token", token));
     }
@@ -65,17 +88,36 @@ pub fn load_from_str(
     if let Some(sink) = overrides.sink {
         figment = figment.merge(Serialized::default("processor.sink", sink));
     }
-    let config: Config = figment.extract().map_err(describe)?;
+    let config: Config = figment
+        .extract()
+        .map_err(|e| describe(e, file.map(|(path, _)| path)))?;
     config.validate()?;
+    config.check_tls_files()?;
     Ok(config)
 }
 
-/// Turns figment's error into one naming the key path.
-fn describe(error: figment::Error) -> ConfigError {
+/// Turns figment's error into one naming the key path and the layer it came
+/// from (the file by its path); a secret's value is never shown.
+fn describe(error: figment::Error, file: Option<&Path>) -> ConfigError {
+    use figment::error::Kind;
+
     let key = error.path.join(".");
-    let mut message = error.kind.to_string();
+    let mut message = if SECRET_KEYS.contains(&key.as_str()) {
+        match &error.kind {
+            Kind::InvalidType(_, expected) | Kind::InvalidValue(_, expected) => {
+                format!("invalid value (not shown: it is a secret), expected {expected}")
+            }
+            _ => "invalid value (not shown: it is a secret)".to_string(),
+        }
+    } else {
+        error.kind.to_string()
+    };
     if let Some(source) = &error.metadata {
-        message = format!("{message} (from {})", source.name);
+        let name = match file {
+            Some(path) if source.name.contains("TOML") => path.display().to_string(),
+            _ => source.name.to_string(),
+        };
+        message = format!("{message} (from {name})");
     }
     if key.is_empty() {
         ConfigError::Parse(message)
@@ -131,13 +173,23 @@ mod tests {
     }
 
     #[test]
-    fn wrong_type_names_the_key() {
+    fn wrong_type_names_the_key_and_the_file() {
         let file = write("[processor]\nmax_inflight_epochs = \"many\"\n");
-        let err = load(Some(file.path()), &Overrides::default()).unwrap_err();
-        assert!(
-            err.to_string().contains("processor.max_inflight_epochs"),
-            "{err}"
-        );
+        let err = load(Some(file.path()), &Overrides::default())
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("processor.max_inflight_epochs"), "{err}");
+        assert!(err.contains(&file.path().display().to_string()), "{err}");
+    }
+
+    #[test]
+    fn a_secret_of_the_wrong_type_is_not_shown() {
+        let file = write("[admin]\ntoken = 918273645\n");
+        let err = load(Some(file.path()), &Overrides::default())
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("admin.token"), "{err}");
+        assert!(!err.contains("918273645"), "{err}");
     }
 
     #[test]

@@ -165,6 +165,14 @@ pub struct ProcessorConfig {
     pub restart_backoff_max: Duration,
     #[serde(with = "humantime_serde")]
     pub retry_backoff_max: Duration,
+    /// Most partitions the process runs at once (configured plus added).
+    pub max_partitions: u32,
+    /// A `listen://` producer that sends nothing for this long is cut, so that the
+    /// next one can connect.
+    #[serde(with = "humantime_serde")]
+    pub listen_idle_timeout: Duration,
+    /// Whether a `listen://` source may bind a non-loopback address.
+    pub allow_remote_producers: bool,
 }
 
 impl Default for ProcessorConfig {
@@ -187,6 +195,9 @@ impl Default for ProcessorConfig {
             restart_backoff_min: Duration::from_millis(5),
             restart_backoff_max: Duration::from_secs(5),
             retry_backoff_max: Duration::from_secs(2),
+            max_partitions: 1024,
+            listen_idle_timeout: Duration::from_secs(30),
+            allow_remote_producers: false,
         }
     }
 }

@@ -21,11 +21,13 @@ pub enum BadLine {
     Oversized { len: u64 },
     #[error("event_name is empty")]
     EmptyName,
+    #[error("event_name holds a control byte")]
+    BadName,
 }
 
 impl BadLine {
     /// Every label [`BadLine::reason`] can return, for registering metrics up front.
-    pub const REASONS: [&'static str; 8] = [
+    pub const REASONS: [&'static str; 9] = [
         "empty",
         "not_utf8",
         "bad_uuid",
@@ -34,6 +36,7 @@ impl BadLine {
         "bad_json",
         "oversized",
         "empty_name",
+        "bad_name",
     ];
 
     /// A stable, low-cardinality label (metrics `reason`, dead-letter rows).
@@ -47,6 +50,7 @@ impl BadLine {
             BadLine::BadJson => "bad_json",
             BadLine::Oversized { .. } => "oversized",
             BadLine::EmptyName => "empty_name",
+            BadLine::BadName => "bad_name",
         }
     }
 }
@@ -66,6 +70,7 @@ mod tests {
             BadLine::BadJson,
             BadLine::Oversized { len: 9 },
             BadLine::EmptyName,
+            BadLine::BadName,
         ];
         let reasons: Vec<_> = all.iter().map(BadLine::reason).collect();
         assert_eq!(reasons, BadLine::REASONS);

@@ -36,6 +36,8 @@ pub struct ChunkCodec {
     /// Complete lines in `buf[..complete_end]`.
     lines: u32,
     discard: Option<Discard>,
+    /// Set once a line ran past `max_discard_bytes`: its length so far.
+    cut: Option<u64>,
 }
 
 /// An oversized line being dropped: its first bytes and its length so far.
@@ -77,11 +79,13 @@ impl ChunkCodec {
             complete_end: 0,
             lines: 0,
             discard: None,
+            cut: None,
         }
     }
 
-    /// Fail with [`ChunkCodecError::NoNewline`] once an oversized line has run
-    /// past `bytes` bytes without a newline (garbage, not data).
+    /// Once an oversized line has run past `bytes` bytes without a newline
+    /// (garbage, not data), yield it as [`Frame::Oversized`] and then fail with
+    /// [`ChunkCodecError::NoNewline`], which ends the stream.
     pub fn with_max_discard(mut self, bytes: u64) -> Self {
         self.max_discard_bytes = Some(bytes);
         self
@@ -130,7 +134,10 @@ impl ChunkCodec {
         buf.clear();
         if let Some(max) = self.max_discard_bytes {
             if d.len > max {
-                return Err(ChunkCodecError::NoNewline { discarded: d.len });
+                // The line is reported (one offset, its prefix kept) before the
+                // next call ends the stream.
+                self.cut = Some(d.len);
+                return Ok(Some(d.into_frame()));
             }
         }
         self.discard = Some(d);
@@ -143,6 +150,10 @@ impl Decoder for ChunkCodec {
     type Error = ChunkCodecError;
 
     fn decode(&mut self, buf: &mut BytesMut) -> Result<Option<Frame>, ChunkCodecError> {
+        if let Some(discarded) = self.cut {
+            buf.clear();
+            return Err(ChunkCodecError::NoNewline { discarded });
+        }
         if let Some(d) = self.discard.take() {
             match self.discard_step(d, buf)? {
                 Some(frame) => return Ok(Some(frame)),
@@ -358,15 +369,23 @@ mod tests {
 
         let mut codec = ChunkCodec::new(64, 16).with_max_discard(1000);
         let mut buf = BytesMut::new();
-        let err = loop {
+        let (prefix, len) = loop {
             buf.extend_from_slice(&[b'x'; 50]);
-            match codec.decode(&mut buf) {
-                Ok(None) => continue,
-                Ok(Some(f)) => panic!("unexpected {f:?}"),
-                Err(e) => break e,
+            match codec.decode(&mut buf).unwrap() {
+                None => continue,
+                Some(Frame::Oversized { prefix, len }) => break (prefix, len),
+                Some(f) => panic!("unexpected {f:?}"),
             }
         };
-        assert!(matches!(err, ChunkCodecError::NoNewline { discarded } if discarded > 1000));
+        // The cut line is reported first, with its prefix, then the stream fails.
+        assert_eq!((prefix.len(), len), (OVERSIZED_PREFIX_BYTES, 1050));
+        buf.extend_from_slice(b"more\n");
+        let err = codec.decode(&mut buf).unwrap_err();
+        assert!(matches!(
+            err,
+            ChunkCodecError::NoNewline { discarded: 1050 }
+        ));
+        assert!(codec.decode_eof(&mut buf).is_err());
     }
 
     #[test]

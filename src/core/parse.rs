@@ -12,7 +12,9 @@ use super::bad_line::BadLine;
 use super::event::EventRef;
 use crate::format::Format;
 
-/// Parses one line (with or without its `\n` / `\r\n`) in the given format.
+/// Parses one line (with or without its `\n` / `\r\n`) in the given format. One
+/// trailing `\r` is stripped (CRLF producers); an event name holding any other
+/// control byte (NUL, `\r`, tab, …) is refused as [`BadLine::BadName`].
 pub fn parse_line(format: Format, line: &[u8]) -> Result<EventRef<'_>, BadLine> {
     let line = trim_eol(line);
     if line.is_empty() {
@@ -88,10 +90,21 @@ fn optional_int(field: &[u8], name: &'static str) -> Result<Option<i64>, BadLine
 
 #[inline]
 fn name_str(name: &[u8]) -> Result<&str, BadLine> {
+    check_name(name)?;
+    std::str::from_utf8(name).map_err(|_| BadLine::NotUtf8)
+}
+
+/// An event name is not empty and holds no ASCII control byte (0x00–0x1f, 0x7f):
+/// such bytes make keys that look alike but differ, and break line-based tools.
+#[inline]
+fn check_name(name: &[u8]) -> Result<(), BadLine> {
     if name.is_empty() {
         return Err(BadLine::EmptyName);
     }
-    std::str::from_utf8(name).map_err(|_| BadLine::NotUtf8)
+    if name.iter().any(|&b| b < 0x20 || b == 0x7f) {
+        return Err(BadLine::BadName);
+    }
+    Ok(())
 }
 
 /// A decimal `i64` with an optional sign. Written out because `str::parse` needs
@@ -134,9 +147,7 @@ fn parse_json(line: &[u8]) -> Result<EventRef<'_>, BadLine> {
     let name = parsed
         .event_name
         .ok_or(BadLine::MissingField("event_name"))?;
-    if name.0.is_empty() {
-        return Err(BadLine::EmptyName);
-    }
+    check_name(name.0.as_bytes())?;
     Ok(EventRef {
         franchise_id,
         event_name: name.0,
@@ -299,6 +310,33 @@ mod tests {
         let mut bytes = format!("{ID}-ab").into_bytes();
         bytes.push(0xff);
         assert_eq!(parse_line(Format::Seed, &bytes), Err(BadLine::NotUtf8));
+    }
+
+    #[test]
+    fn one_trailing_cr_is_stripped_and_control_bytes_in_names_are_refused() {
+        assert_eq!(seed(&format!("{ID}-x\r\n")).unwrap().event_name, "x");
+        assert_eq!(seed(&format!("{ID}-x\r")).unwrap().event_name, "x");
+        assert_eq!(seed(&format!("{ID}-x\r\r\n")), Err(BadLine::BadName));
+        for bad in ["a\0b", "a\rb", "a\tb", "\u{1b}[31m", "a\u{7f}"] {
+            assert_eq!(
+                seed(&format!("{ID}-{bad}")),
+                Err(BadLine::BadName),
+                "{bad:?}"
+            );
+            assert_eq!(
+                csv(&format!("{ID},{bad},1,2")),
+                Err(BadLine::BadName),
+                "{bad:?}"
+            );
+        }
+        let escaped = format!(r#"{{"franchise_id":"{ID}","event_name":"a\u0000b"}}"#);
+        assert_eq!(json(&escaped), Err(BadLine::BadName));
+        let raw_cr = format!("{{\"franchise_id\":\"{ID}\",\"event_name\":\"a\rb\"}}");
+        assert!(json(&raw_cr).is_err());
+        assert_eq!(
+            csv(&format!("{ID},naïve,1,2\r\n")).unwrap().event_name,
+            "naïve"
+        );
     }
 
     #[test]

@@ -54,6 +54,7 @@ struct Statements {
     minute: PreparedStatement,
     minute_delete: PreparedStatement,
     total: PreparedStatement,
+    total_delete: PreparedStatement,
     raw_delete_range: PreparedStatement,
     intent: PreparedStatement,
     intents_select: PreparedStatement,
@@ -64,7 +65,8 @@ struct Statements {
 
 /// Writes epochs, repairs, totals and dead letters.
 pub struct CassandraSink {
-    session: Arc<Session>,
+    pub(super) session: Arc<Session>,
+    pub(super) keyspace: String,
     st: Statements,
     permits: Arc<Semaphore>,
     /// The cap the permits add up to; changed live by [`CassandraSink::set_concurrency`].
@@ -121,6 +123,9 @@ impl CassandraSink {
             total: prep("rollups_total upsert", format!(
                 "INSERT INTO {ks}.rollups_total (franchise_id, event_name, count, sum, min, max, updated_at) \
                  VALUES (?, ?, ?, ?, ?, ?, ?) USING TIMESTAMP ?")).await?,
+            total_delete: prep("rollups_total delete", format!(
+                "DELETE FROM {ks}.rollups_total USING TIMESTAMP ? \
+                 WHERE franchise_id = ? AND event_name = ?")).await?,
             raw_delete_range: prep("events_raw range delete", format!(
                 "DELETE FROM {ks}.events_raw USING TIMESTAMP ? \
                  WHERE partition_id = ? AND bucket = ? AND offset >= ? AND offset < ?")).await?,
@@ -139,6 +144,7 @@ impl CassandraSink {
         };
         Ok(CassandraSink {
             session,
+            keyspace: keyspace.to_string(),
             st,
             permits: Arc::new(Semaphore::new(concurrency)),
             concurrency: AtomicUsize::new(concurrency),
@@ -168,7 +174,7 @@ impl CassandraSink {
         })
     }
 
-    fn write_err<'a>(
+    pub(super) fn write_err<'a>(
         what: &'static str,
         partition: &'a str,
     ) -> impl Fn(scylla::errors::ExecutionError) -> SinkError + 'a {
@@ -201,7 +207,7 @@ impl CassandraSink {
 
     /// Runs `futs` with at most the sink's concurrency in flight (the semaphore
     /// also caps all epochs and partitions together).
-    async fn run_all<'a>(
+    pub(super) async fn run_all<'a>(
         &'a self,
         futs: Vec<BoxFuture<'a, Result<(), SinkError>>>,
     ) -> Result<(), SinkError> {
@@ -551,10 +557,25 @@ impl CassandraSink {
             .map_err(Self::write_err("epoch intents (forget)", partition))
     }
 
-    /// Writes totals (absolute values) for the given keys.
-    pub async fn write_totals(&self, rows: &[(Key, Rollup)]) -> Result<(), SinkError> {
+    /// Writes totals (absolute values) for the given keys; a key without a total
+    /// (no partition has counted it any more) loses its row.
+    pub async fn write_totals(&self, rows: &[(Key, Option<Rollup>)]) -> Result<(), SinkError> {
         let ts = super::write_timestamp();
-        let groups = group_by(rows.iter(), |(k, _)| k.franchise_id);
+        let deletes = rows.iter().filter(|(_, r)| r.is_none()).map(|(key, _)| {
+            async move {
+                self.session
+                    .execute_unpaged(
+                        &self.st.total_delete,
+                        (ts, key.franchise_id, &*key.event_name),
+                    )
+                    .await
+                    .map(|_| ())
+                    .map_err(Self::write_err("totals (delete)", "*"))
+            }
+            .boxed()
+        });
+        let present = rows.iter().filter_map(|(k, r)| r.as_ref().map(|r| (k, r)));
+        let groups = group_by(present, |(k, _)| k.franchise_id);
         let futs = groups.into_iter().map(|group| async move {
             let mut values = Vec::with_capacity(group.len());
             for (key, r) in group {
@@ -572,7 +593,9 @@ impl CassandraSink {
             }
             self.batch_of(&self.st.total, values, "totals", "*").await
         });
-        self.run_all(futs.map(|f| f.boxed()).collect()).await?;
+        let mut all: Vec<BoxFuture<'_, Result<(), SinkError>>> = deletes.collect();
+        all.extend(futs.map(|f| f.boxed()));
+        self.run_all(all).await?;
         metrics::TOTAL_ROWS_WRITTEN.inc_by(rows.len() as u64);
         Ok(())
     }

@@ -4,6 +4,7 @@ mod cassandra;
 mod clock;
 mod error;
 mod intent;
+mod purge;
 
 pub use cassandra::{CassandraSink, DeadLetter, EpochWrite};
 pub use clock::write_timestamp;

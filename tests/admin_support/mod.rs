@@ -247,8 +247,39 @@ pub struct SsaProcess {
 }
 
 impl SsaProcess {
-    /// Spawns `ssa ARGS` (stderr to `log`) and waits for its admin server.
+    /// Spawns `ssa ARGS` (stderr to `log`) and waits for its admin server and
+    /// its processor (the admin API serves before the processor has started).
     pub fn spawn(
+        args: &[&str],
+        env: &[(&str, &str)],
+        log: &Path,
+        token: Option<&str>,
+    ) -> SsaProcess {
+        let mut ssa = Self::spawn_early(args, env, log, token);
+        let started = Instant::now();
+        loop {
+            // An exit is checked first: the admin server goes with the process.
+            if let Ok(Some(status)) = ssa.child.try_wait() {
+                panic!(
+                    "ssa {args:?} exited with {status} while starting:\n{}",
+                    std::fs::read_to_string(log).unwrap_or_default()
+                );
+            }
+            let r = ssa.api.get("/partitions");
+            if r.status != 503 || !r.body.contains("\"starting\"") {
+                return ssa;
+            }
+            assert!(
+                started.elapsed() < Duration::from_secs(180),
+                "the processor did not start within 180 s:\n{}",
+                std::fs::read_to_string(log).unwrap_or_default()
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+
+    /// Spawns `ssa ARGS` (stderr to `log`) and waits for its admin server only.
+    pub fn spawn_early(
         args: &[&str],
         env: &[(&str, &str)],
         log: &Path,
@@ -354,7 +385,8 @@ pub fn free_port() -> u16 {
         .expect("a free port")
 }
 
-/// The path of a tool CI installs (promtool, prometheus); fails clearly when missing.
+/// The path of a tool `scripts/setup` installs (promtool, prometheus, schemathesis);
+/// fails clearly when missing.
 pub fn require_tool(name: &str) -> PathBuf {
     let found = std::env::var_os("PATH").and_then(|paths| {
         std::env::split_paths(&paths)
@@ -362,6 +394,10 @@ pub fn require_tool(name: &str) -> PathBuf {
             .find(|p| p.is_file())
     });
     found.unwrap_or_else(|| {
-        panic!("`{name}` is not installed: this test needs it (apt-get install -y prometheus; .ci/run installs it)")
+        panic!(
+            "`{name}` is not on PATH: this test needs it. `scripts/setup test` installs it \
+             (Python tools into .tools/venv, which `scripts/test` puts on PATH; by hand: \
+             PATH=$PWD/.tools/venv/bin:$PATH cargo test --test NAME)"
+        )
     })
 }

@@ -243,3 +243,12 @@ pub fn verify(io: &tokio::runtime::Runtime, keyspace: &str, args: &VerifyArgs) -
 pub fn io_runtime() -> tokio::runtime::Runtime {
     ssa::processor::io_runtime().unwrap()
 }
+
+/// `config` with the keys of a TOML snippet set on top, by their config-file names.
+pub fn with_toml(config: Config, toml: &str) -> Config {
+    use figment::providers::{Format as _, Serialized, Toml};
+    figment::Figment::from(Serialized::defaults(&config))
+        .merge(Toml::string(toml))
+        .extract()
+        .unwrap_or_else(|e| panic!("config keys {toml:?}: {e}"))
+}
