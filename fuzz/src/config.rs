@@ -24,7 +24,8 @@ pub fn run(data: &[u8]) {
     let toml = String::from_utf8_lossy(toml);
     let settings = String::from_utf8_lossy(settings);
 
-    clear_env();
+    clear_env(&[]);
+    let mut set = Vec::new();
     let mut overrides = Overrides::default();
     for line in settings.lines() {
         let Some((name, value)) = line.split_once('=') else {
@@ -45,7 +46,8 @@ pub fn run(data: &[u8]) {
                 // What a shell can set: no `=` or NUL in names, no NUL in values.
                 let name = format!("SSA_{}", name.replace('\0', ""));
                 let value = value.replace('\0', "");
-                std::env::set_var(name, value);
+                std::env::set_var(&name, value);
+                set.push(name);
             }
         }
     }
@@ -64,11 +66,15 @@ pub fn run(data: &[u8]) {
             let _ = e.to_string();
         }
     }
-    clear_env();
+    clear_env(&set);
 }
 
-/// Unsets every variable the loader reads (`SSA_*__*` and `SSA_ADMIN_TOKEN`).
-fn clear_env() {
+/// Unsets every variable the loader reads (`SSA_*__*` and `SSA_ADMIN_TOKEN`) and
+/// the ones this run set: left behind, they would pile up run after run.
+fn clear_env(set: &[String]) {
+    for name in set {
+        std::env::remove_var(name);
+    }
     for (name, _) in std::env::vars_os() {
         let name = name.to_string_lossy().into_owned();
         if name.starts_with("SSA_") && (name.contains("__") || name == "SSA_ADMIN_TOKEN") {
