@@ -1,5 +1,5 @@
 //! Ingest throughput of the pure core on one core: socket-sized reads through
-//! `ChunkCodec` and `ingest_frame` (`parse_line` + `PartitionState::record`),
+//! `ChunkCodec` and `ingest_frame` (`parse_line` + `RollupState::record`),
 //! sealing an epoch every 100,000 events, as a partition actor does between its
 //! socket and the sink.
 //!
@@ -16,7 +16,7 @@ use bytes::BytesMut;
 use tokio_util::codec::Decoder;
 use uuid::Uuid;
 
-use ssa::core::{ingest_frame, parse_line, ChunkCodec, Frame, PartitionState, StateOptions};
+use ssa::core::{ingest_frame, parse_line, ChunkCodec, Frame, RollupState, StateOptions};
 use ssa::format::Format;
 
 /// Counts heap allocations, to show the hot path does not allocate per event.
@@ -176,7 +176,7 @@ struct Outcome {
 /// The partition actor's loop, minus the actor: reads → chunks → lines → state.
 fn ingest(input: &[u8], format: Format, keep_raw: bool) -> Outcome {
     let mut codec = ChunkCodec::new(MAX_CHUNK_BYTES, MAX_LINE_BYTES);
-    let mut state = PartitionState::new(
+    let mut state = RollupState::new(
         "bench",
         StateOptions {
             keep_raw,

@@ -10,15 +10,16 @@
 //! `cargo bench --bench processor` (needs the node: `scripts/cassandra start`).
 //! `SSA_BENCH_EVENTS` sets the events of the Cassandra runs (default 400000).
 
-use std::sync::atomic::Ordering::Relaxed;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use ssa::actors::partition::Lifecycle;
 use ssa::config::{CheckpointStoreKind, Config, PartitionConfig, SinkKind, SourceMode};
-use ssa::core::{PartitionState, StateOptions};
+use ssa::core::{RollupState, StateOptions};
 use ssa::format::Format;
 use ssa::gen::{serve, CycleRange, ServeMode, ServeOptions, Workload};
-use ssa::processor::{io_runtime, Processor};
+use ssa::processor::Processor;
+use ssa::runtime::io_runtime;
 use ssa::sink::{write_timestamp, CassandraSink, EpochWrite};
 use tokio_util::sync::CancellationToken;
 
@@ -186,7 +187,7 @@ fn plain_writer(io: &tokio::runtime::Runtime, keyspace: &str, events: u64, n: u3
         let per_epoch = cfg.processor.max_epoch_events;
         let mut epochs = Vec::new();
         for p in 0..n as u64 {
-            let mut state = PartitionState::new(
+            let mut state = RollupState::new(
                 format!("p{p}"),
                 StateOptions {
                     keep_raw: true,
@@ -349,18 +350,14 @@ fn main() {
         for _ in 0..20 {
             let partitions = p.partitions();
             let part = &partitions[0];
-            let restarts = part.stats.restarts();
+            let restarts = part.status.restarts();
             p.kill_partition(&part.id);
-            let t = Instant::now();
-            while part.stats.restarts() == restarts
-                || part.stats.state() != ssa::actors::stats::PartitionState::Running
-            {
-                tokio::time::sleep(Duration::from_micros(200)).await;
-                if t.elapsed() > Duration::from_secs(10) {
-                    break;
-                }
-            }
-            resumes.push(part.stats.resumed_after_restart_ms.load(Relaxed));
+            let status = &part.status;
+            let resumed = status.wait_until(|o| {
+                status.restarts() != restarts && o.lifecycle() == Lifecycle::Running
+            });
+            let _ = tokio::time::timeout(Duration::from_secs(10), resumed).await;
+            resumes.push(part.status.resumed_after_restart_ms());
             tokio::time::sleep(Duration::from_millis(300)).await;
         }
         p.drain().await;

@@ -9,9 +9,20 @@ use serde::{Deserialize, Serialize};
 /// - `csv`: `{franchise_id},{event_name},{ts},{value}` — `ts` in Unix milliseconds, `value` an integer.
 /// - `json`: `{"franchise_id":"…","event_name":"…","ts":…,"value":…}` — same fields.
 #[derive(
-    Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, clap::ValueEnum, Default,
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Hash,
+    Serialize,
+    Deserialize,
+    clap::ValueEnum,
+    Default,
+    utoipa::ToSchema,
 )]
 #[serde(rename_all = "lowercase")]
+#[schema(as = FormatView)]
 pub enum Format {
     #[default]
     Seed,

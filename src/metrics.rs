@@ -4,6 +4,9 @@
 
 use std::sync::LazyLock;
 
+use crate::actors::partition::Lifecycle;
+use crate::actors::supervision::{ActorKind, ChaosTarget, RestartCause};
+
 use prometheus::{
     exponential_buckets, CounterVec, Encoder, Histogram, HistogramOpts, HistogramVec, IntCounter,
     IntCounterVec, IntGauge, IntGaugeVec, Opts, Registry, TextEncoder,
@@ -15,16 +18,6 @@ pub const CAUSE: &str = "cause";
 pub const REASON: &str = "reason";
 pub const STATE: &str = "state";
 pub const TARGET: &str = "target";
-
-/// Actor kinds and the restart causes each can have (all series exist from the start).
-const RESTART_SERIES: [(&str, &str); 6] = [
-    ("partition", "killed"),
-    ("partition", "connection"),
-    ("partition", "restore"),
-    ("sink", "killed"),
-    ("checkpoint", "killed"),
-    ("merger", "killed"),
-];
 
 /// The registry `/metrics` serves.
 pub static REGISTRY: LazyLock<Registry> = LazyLock::new(Registry::new);
@@ -85,7 +78,14 @@ pub static MALFORMED: LazyLock<IntCounterVec> = LazyLock::new(|| {
 pub static LOST_AT_MOST_ONCE: LazyLock<IntCounterVec> = LazyLock::new(|| {
     counter_vec(
         "ssa_events_lost_total",
-        "Events of uncommitted epochs dropped on restart of a shared (non-replayable) source.",
+        "Events dropped on restart of a shared (non-replayable) source: those of uncommitted epochs, and those of committed epochs whose snapshots were found damaged.",
+        &[PARTITION],
+    )
+});
+pub static CHECKPOINT_CORRUPT: LazyLock<IntCounterVec> = LazyLock::new(|| {
+    counter_vec(
+        "ssa_checkpoint_corrupt_total",
+        "Restores that found a partition's newest snapshot chain damaged (checksum, decoding, missing chunks) and fell back to an older chain, or found none.",
         &[PARTITION],
     )
 });
@@ -223,28 +223,37 @@ pub static CHAOS_KILLS: LazyLock<IntCounterVec> = LazyLock::new(|| {
     )
 });
 
-/// Lifecycle states, the `state` label of `ssa_partitions`.
-pub const PARTITION_STATES: [&str; 6] = [
-    "starting",
-    "running",
-    "backpressured",
-    "restarting",
-    "finished",
-    "stopped",
-];
+/// Counts one restart of an actor.
+pub fn record_restart(actor: ActorKind, cause: RestartCause) {
+    RESTARTS
+        .with_label_values(&[actor.as_str(), cause.as_str()])
+        .inc();
+}
 
-/// Chaos targets, the `target` label of `ssa_chaos_kills_total`.
-pub const CHAOS_TARGETS: [&str; 3] = ["partition", "sink", "checkpoint"];
+/// Counts one kill by chaos mode.
+pub fn record_chaos_kill(target: ChaosTarget) {
+    CHAOS_KILLS.with_label_values(&[target.as_str()]).inc();
+}
+
+/// Sets `ssa_partitions{state}` from a count of partitions per lifecycle state,
+/// in [`Lifecycle::ALL`] order.
+pub fn record_partition_states(counts: [i64; Lifecycle::ALL.len()]) {
+    for (state, n) in Lifecycle::ALL.iter().zip(counts) {
+        PARTITIONS.with_label_values(&[state.as_str()]).set(n);
+    }
+}
 
 /// Restarts counted so far, as `(actor, cause, restarts)` for every series
 /// that exists from the start.
 pub fn restarts_by_series() -> Vec<(&'static str, &'static str, u64)> {
-    RESTART_SERIES
+    ActorKind::ALL
         .iter()
+        .flat_map(|actor| actor.causes().iter().map(move |cause| (*actor, *cause)))
         .map(|(actor, cause)| {
+            let (actor, cause) = (actor.as_str(), cause.as_str());
             (
-                *actor,
-                *cause,
+                actor,
+                cause,
                 RESTARTS.with_label_values(&[actor, cause]).get(),
             )
         })
@@ -253,7 +262,12 @@ pub fn restarts_by_series() -> Vec<(&'static str, &'static str, u64)> {
 
 /// Drops the series of a partition that was removed, so labels stay bounded.
 pub fn forget_partition(id: &str) {
-    for vec in [&*EVENTS_IN, &*EVENTS_COMMITTED, &*LOST_AT_MOST_ONCE] {
+    for vec in [
+        &*EVENTS_IN,
+        &*EVENTS_COMMITTED,
+        &*LOST_AT_MOST_ONCE,
+        &*CHECKPOINT_CORRUPT,
+    ] {
         let _ = vec.remove_label_values(&[id]);
     }
     for vec in [
@@ -281,6 +295,7 @@ pub fn init() {
     LazyLock::force(&EVENTS_COMMITTED);
     LazyLock::force(&MALFORMED);
     LazyLock::force(&LOST_AT_MOST_ONCE);
+    LazyLock::force(&CHECKPOINT_CORRUPT);
     LazyLock::force(&RAW_ROWS_WRITTEN);
     LazyLock::force(&ROLLUP_ROWS_WRITTEN);
     LazyLock::force(&TOTAL_ROWS_WRITTEN);
@@ -294,14 +309,17 @@ pub fn init() {
     LazyLock::force(&INFLIGHT_EPOCHS);
     LazyLock::force(&BACKPRESSURE_SECONDS);
     LazyLock::force(&RESTARTS);
-    for (actor, cause) in RESTART_SERIES {
-        RESTARTS.with_label_values(&[actor, cause]);
+    // Every series exists from the start, so a dashboard query has one.
+    for actor in ActorKind::ALL {
+        for cause in actor.causes() {
+            RESTARTS.with_label_values(&[actor.as_str(), cause.as_str()]);
+        }
     }
-    for state in PARTITION_STATES {
-        PARTITIONS.with_label_values(&[state]);
+    for state in Lifecycle::ALL {
+        PARTITIONS.with_label_values(&[state.as_str()]);
     }
-    for target in CHAOS_TARGETS {
-        CHAOS_KILLS.with_label_values(&[target]);
+    for target in ChaosTarget::ALL {
+        CHAOS_KILLS.with_label_values(&[target.as_str()]);
     }
     LazyLock::force(&LIVE_KEYS);
     LazyLock::force(&PARTITION_KEYS);

@@ -1,21 +1,35 @@
 //! The admin API over real HTTP on 127.0.0.1, against the processor on the real
 //! Cassandra node: every endpoint, its errors (400, 401, 403, 404, 405, 409,
-//! 503), and rollups equal to the generator's ground truth.
+//! 422, 503), and rollups equal to the generator's ground truth. Each case runs
+//! its own processor in its own keyspace.
 
 mod admin_support;
 mod common;
 
 use std::collections::BTreeMap;
-use std::time::Duration;
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::{Duration, Instant};
 
 use admin_support::{Api, Harness};
 use serde_json::{json, Value};
 use ssa::config::{CheckpointStoreKind, SinkKind};
 use ssa::format::Format;
 use ssa::gen::{partition_lines, ServeMode, Workload};
+use tokio_util::sync::CancellationToken;
 
 const TOKEN: &str = "test-admin-token";
+/// How long any one awaited state may take.
 const LIMIT: Duration = Duration::from_secs(120);
+const CYCLES: std::ops::Range<u64> = 0..40_000;
+
+/// The Prometheus registry is shared by every test of this binary: the cases
+/// that kill actors or compare counters before and after hold this lock, so
+/// that what they count is theirs alone.
+static COUNTERS: Mutex<()> = Mutex::new(());
+
+fn counters() -> MutexGuard<'static, ()> {
+    COUNTERS.lock().unwrap_or_else(|e| e.into_inner())
+}
 
 fn partition(api: &Api, id: &str) -> Value {
     api.get(&format!("/partitions/{id}")).expect(200)
@@ -38,46 +52,128 @@ fn sample(scrape: &str, series: &str) -> f64 {
         .unwrap()
 }
 
-#[test]
-fn every_endpoint_over_http() {
-    let io = common::io_runtime();
-    let (session, keyspace) = io.block_on(common::keyspace_with_schema("admin_api"));
-    let workload = Workload::default();
-    let cycles = 0..40_000u64;
-    let (gen_addr, gen_stop) = common::start_gen(
-        &io,
-        workload.clone(),
-        ServeMode::Partitioned,
-        cycles.clone(),
-        0,
-    );
-    let mut config = common::test_config(&keyspace);
-    config.partitions = common::replayable_partitions(gen_addr, 2, Format::Seed);
-    let h = Harness::start(config, &io, Some(TOKEN));
-    for (i, p) in h.processor.partitions().iter().enumerate() {
-        p.stats.expected_lines.store(
-            partition_lines(cycles.clone(), i as u64, 2),
-            std::sync::atomic::Ordering::Relaxed,
-        );
+/// The ground truth of [`CYCLES`]: each franchise's keys and counts, in order.
+fn truth_by_franchise() -> BTreeMap<uuid::Uuid, Vec<(String, u64)>> {
+    let mut by_franchise: BTreeMap<uuid::Uuid, Vec<(String, u64)>> = BTreeMap::new();
+    for (f, name, t) in Workload::default().truth(CYCLES).iter() {
+        by_franchise
+            .entry(f)
+            .or_default()
+            .push((name.to_string(), t.count));
     }
-    let api = &h.api;
+    by_franchise
+}
 
-    // ---- health, readiness, listing -------------------------------------------------
+/// One key of the ground truth and its count.
+fn first_key() -> (uuid::Uuid, String, u64) {
+    let by_franchise = truth_by_franchise();
+    let (f, keys) = by_franchise.iter().next().unwrap();
+    let (name, count) = &keys[0];
+    (*f, name.clone(), *count)
+}
+
+/// A processor with its admin API in a fresh keyspace, whose two replayable
+/// partitions have read and committed every line of [`CYCLES`].
+struct Run {
+    harness: Option<Harness>,
+    gen_addr: std::net::SocketAddr,
+    generators: Vec<CancellationToken>,
+    session: Arc<scylla::client::session::Session>,
+    keyspace: String,
+    io: tokio::runtime::Runtime,
+}
+
+impl Run {
+    fn start(prefix: &str) -> Run {
+        let io = common::io_runtime();
+        let (session, keyspace) = io.block_on(common::keyspace_with_schema(prefix));
+        let (gen_addr, gen_stop) =
+            common::start_gen(&io, Workload::default(), ServeMode::Partitioned, CYCLES, 0);
+        let mut config = common::test_config(&keyspace);
+        config.partitions = common::replayable_partitions(gen_addr, 2, Format::Seed);
+        let harness = Harness::start(config, &io, Some(TOKEN));
+        for (i, p) in harness.processor.partitions().iter().enumerate() {
+            p.status.expect_lines(partition_lines(CYCLES, i as u64, 2));
+        }
+        let run = Run {
+            harness: Some(harness),
+            gen_addr,
+            generators: vec![gen_stop],
+            session,
+            keyspace,
+            io,
+        };
+        run.all_finished("both partitions finish");
+        run
+    }
+
+    fn api(&self) -> &Api {
+        &self.harness.as_ref().expect("running").api
+    }
+
+    /// Waits until every partition has finished.
+    fn all_finished(&self, what: &str) -> Value {
+        self.api().wait_for("/partitions", LIMIT, what, |v| {
+            v["partitions"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .all(|p| p["state"] == "finished")
+        })
+    }
+
+    /// The address of an endless replayable generator at 5,000 lines a second.
+    fn live_source(&mut self) -> String {
+        let (addr, stop) = common::start_gen(
+            &self.io,
+            Workload::default(),
+            ServeMode::Partitioned,
+            0..1_000_000_000,
+            5_000,
+        );
+        self.generators.push(stop);
+        format!("tcp://{addr}")
+    }
+
+    /// Adds replayable partition `id` of a live source; waits for its first commit.
+    fn add_live(&mut self, id: &str) {
+        let source = self.live_source();
+        let body =
+            json!({"id": id, "source": source, "mode": "replayable", "index": 0, "count": 1});
+        self.api()
+            .post("/partitions", Some(&body.to_string()))
+            .expect(201);
+        self.api()
+            .wait_for(&format!("/partitions/{id}"), LIMIT, "it commits", |p| {
+                p["committed_offset"].as_u64().unwrap() > 0
+            });
+    }
+}
+
+impl Drop for Run {
+    fn drop(&mut self) {
+        drop(self.harness.take());
+        for stop in &self.generators {
+            stop.cancel();
+        }
+        self.io
+            .block_on(common::drop_keyspace(&self.session, &self.keyspace));
+    }
+}
+
+#[test]
+fn health_readiness_and_the_partition_list() {
+    let run = Run::start("api_list");
+    let api = run.api();
     let health = api.get("/health").expect(200);
     assert_eq!(health["status"], "ok");
-    let list = api.wait_for("/partitions", LIMIT, "both partitions finish", |v| {
-        v["partitions"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .all(|p| p["state"] == "finished")
-    });
+    let list = run.all_finished("both partitions finish");
     let parts = list["partitions"].as_array().unwrap();
     assert_eq!(parts.len(), 2);
     for (i, p) in parts.iter().enumerate() {
-        let expected = partition_lines(cycles.clone(), i as u64, 2);
+        let expected = partition_lines(CYCLES, i as u64, 2);
         assert_eq!(p["id"], format!("p{i}"));
-        assert_eq!(p["source"], format!("tcp://{gen_addr}"));
+        assert_eq!(p["source"], format!("tcp://{}", run.gen_addr));
         assert_eq!(p["mode"], "replayable");
         assert_eq!(p["format"], "seed");
         assert_eq!(p["offset"], expected);
@@ -96,16 +192,13 @@ fn every_endpoint_over_http() {
     assert_eq!(ready["cassandra"], "reachable");
     assert_eq!(ready["partitions"], 2);
     api.get("/partitions/nope").expect_error(404, "not_found");
+}
 
-    // ---- rollups: exactly the ground truth -------------------------------------------
-    let truth = workload.truth(cycles.clone());
-    let mut by_franchise: BTreeMap<uuid::Uuid, Vec<(String, u64)>> = BTreeMap::new();
-    for (f, name, t) in truth.iter() {
-        by_franchise
-            .entry(f)
-            .or_default()
-            .push((name.to_string(), t.count));
-    }
+#[test]
+fn rollups_are_the_ground_truth() {
+    let run = Run::start("api_rollups");
+    let api = run.api();
+    let by_franchise = truth_by_franchise();
     let mut total = 0u64;
     for (f, keys) in &by_franchise {
         let v = api.get(&format!("/rollups/{f}")).expect(200);
@@ -125,17 +218,17 @@ fn every_endpoint_over_http() {
         assert_eq!(&got, keys, "franchise {f}");
         total += v["count"].as_u64().unwrap();
     }
-    assert_eq!(total, cycles.end);
-    let (f, keys) = by_franchise.iter().next().unwrap();
-    let (name, count) = &keys[0];
+    assert_eq!(total, CYCLES.end);
+    let (f, name, count) = first_key();
+    let keys = by_franchise[&f].len();
     let one = api.get(&format!("/rollups/{f}/{name}")).expect(200);
-    assert_eq!(one["count"], *count);
+    assert_eq!(one["count"], count);
     assert_eq!(one["event_name"], name.as_str());
     assert_eq!(one["sum"], Value::Null);
     let limited = api.get(&format!("/rollups/{f}?limit=2")).expect(200);
     assert_eq!(limited["rollups"].as_array().unwrap().len(), 2);
     assert_eq!(limited["truncated"], true);
-    assert_eq!(limited["keys"], keys.len());
+    assert_eq!(limited["keys"], keys);
     let e = api
         .get("/rollups/not-a-uuid")
         .expect_error(400, "invalid_field");
@@ -150,8 +243,12 @@ fn every_endpoint_over_http() {
         .expect_error(404, "not_found");
     api.get(&format!("/rollups/{f}/no-such-word"))
         .expect_error(404, "not_found");
+}
 
-    // ---- authorisation -------------------------------------------------------------
+#[test]
+fn mutating_calls_need_the_bearer_token() {
+    let run = Run::start("api_auth");
+    let api = run.api();
     let r = api.call("POST", "/partitions/p0/kill", None, None);
     r.expect_error(401, "unauthorized");
     assert!(r.www_authenticate.unwrap().starts_with("Bearer"));
@@ -173,8 +270,13 @@ fn every_endpoint_over_http() {
     api.call("POST", "/actors/sink/kill", Some("Bearer"), None)
         .expect_error(401, "unauthorized");
     assert_eq!(restarts_killed(api, "p0"), 0, "a refused kill killed");
+}
 
-    // ---- fault injection -------------------------------------------------------------
+#[test]
+fn kills_restart_exactly_the_killed_actors() {
+    let _counters = counters();
+    let run = Run::start("api_kills");
+    let api = run.api();
     let before = api.get("/metrics").body;
     let killed = api.post("/partitions/p0/kill", None).expect(200);
     assert_eq!(killed["killed"], "partition");
@@ -191,38 +293,41 @@ fn every_endpoint_over_http() {
     assert_eq!(killed["killed"], "sink");
     let killed = api.post("/actors/checkpoint/kill", None).expect(200);
     assert_eq!(killed["killed"], "checkpoint");
-    // The restart counters move by exactly one kill each.
-    std::thread::sleep(Duration::from_millis(200));
-    let after = api.get("/metrics").body;
-    for series in [
+    // Once each actor has restarted, its counter has moved by exactly one kill.
+    let series = [
         r#"ssa_actor_restarts_total{actor="partition",cause="killed"}"#,
         r#"ssa_actor_restarts_total{actor="sink",cause="killed"}"#,
         r#"ssa_actor_restarts_total{actor="checkpoint",cause="killed"}"#,
-    ] {
-        assert_eq!(
-            sample(&after, series) - sample(&before, series),
-            1.0,
-            "{series}"
+    ];
+    let moved = |after: &str, s: &str| sample(after, s) - sample(&before, s);
+    let started = Instant::now();
+    let after = loop {
+        let after = api.get("/metrics").body;
+        if series.iter().all(|s| moved(&after, s) >= 1.0) {
+            break after;
+        }
+        assert!(
+            started.elapsed() < LIMIT,
+            "the killed actors never restarted"
         );
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    for s in series {
+        assert_eq!(moved(&after, s), 1.0, "{s}");
     }
     // The partition recovered its exact counts.
     let p0 = partition(api, "p0");
-    assert_eq!(
-        p0["committed_offset"],
-        partition_lines(cycles.clone(), 0, 2)
-    );
+    assert_eq!(p0["committed_offset"], partition_lines(CYCLES, 0, 2));
+    let (f, name, count) = first_key();
     let one_again = api.get(&format!("/rollups/{f}/{name}")).expect(200);
-    assert_eq!(one_again["count"], *count);
+    assert_eq!(one_again["count"], count);
+}
 
-    // ---- adding a partition: bad bodies, then a good one ------------------------------
-    let (live_addr, live_stop) = common::start_gen(
-        &io,
-        workload.clone(),
-        ServeMode::Partitioned,
-        0..1_000_000_000,
-        5_000,
-    );
-    let source = format!("tcp://{live_addr}");
+#[test]
+fn adding_a_partition_checks_its_body() {
+    let mut run = Run::start("api_add");
+    let source = run.live_source();
+    let api = run.api();
     let bad_bodies = [
         (r#"{"id": "p2"}"#, None),
         (
@@ -287,12 +392,17 @@ fn every_endpoint_over_http() {
             .len(),
         3
     );
+}
 
-    // ---- live configuration ------------------------------------------------------------
+#[test]
+fn live_configuration_takes_effect_without_a_restart() {
+    let mut run = Run::start("api_config");
+    run.add_live("tuned");
+    let api = run.api();
     let config = api.get("/config").expect(200);
     assert_eq!(config["processor"]["flush_interval"], "200ms");
     assert_eq!(config["admin"]["token"], "<redacted>");
-    assert_eq!(config["cassandra"]["keyspace"], keyspace.as_str());
+    assert_eq!(config["cassandra"]["keyspace"], run.keyspace.as_str());
     assert_eq!(config["partitions"].as_array().unwrap().len(), 3);
     assert!(!config.to_string().contains(TOKEN));
     for (body, field) in [
@@ -323,7 +433,7 @@ fn every_endpoint_over_http() {
     let config = api.get("/config").expect(200);
     assert_eq!(config["processor"]["sink_concurrency"], 128);
     assert_eq!(config["processor"]["max_epoch_events"], 20_000);
-    // Stop sealing by time or size: p2 keeps reading but commits nothing …
+    // Stop sealing by time or size: the partition keeps reading but commits nothing …
     let t = api
         .send(
             "PATCH",
@@ -337,75 +447,89 @@ fn every_endpoint_over_http() {
     assert_eq!(t["max_epoch_events"], 100_000_000);
     assert_eq!(t["sink_concurrency"], 8);
     assert_eq!(t["max_inflight_epochs"], 4);
-    let frozen = api.wait_for("/partitions/p2", LIMIT, "p2 idle of commits", |p| {
+    let frozen = api.wait_for("/partitions/tuned", LIMIT, "idle of commits", |p| {
         p["uncommitted_epochs"] == 0
     })["committed_offset"]
         .as_u64()
         .unwrap();
     api.wait_for(
-        "/partitions/p2",
+        "/partitions/tuned",
         LIMIT,
-        "p2 reads past its last commit",
+        "it reads past its last commit",
         |p| p["offset"].as_u64().unwrap() > frozen + 5_000,
     );
-    assert_eq!(partition(api, "p2")["committed_offset"], frozen);
+    assert_eq!(partition(api, "tuned")["committed_offset"], frozen);
     // … until a short interval takes effect at once, without a restart.
     let t = api
         .send("PATCH", "/config", Some(r#"{"flush_interval": "100ms", "max_epoch_events": 20000, "max_inflight_epochs": 3}"#))
         .expect(200);
     assert_eq!(t["flush_interval"], "100ms");
     assert_eq!(t["max_inflight_epochs"], 3);
-    api.wait_for("/partitions/p2", LIMIT, "p2 commits again", |p| {
+    api.wait_for("/partitions/tuned", LIMIT, "it commits again", |p| {
         p["committed_offset"].as_u64().unwrap() > frozen
     });
-    assert_eq!(partition(api, "p2")["restarts"], 0);
+    assert_eq!(partition(api, "tuned")["restarts"], 0);
     let config = api.get("/config").expect(200);
     assert_eq!(config["processor"]["flush_interval"], "100ms");
     assert_eq!(config["processor"]["sink_concurrency"], 8);
+}
 
-    // ---- stop (commits first), kill while stopped, start, remove ----------------------
-    let stopped = api.post("/partitions/p2/stop", None).expect(200);
+#[test]
+fn stop_kill_start_and_remove_a_partition() {
+    let _counters = counters();
+    let mut run = Run::start("api_stop");
+    run.add_live("paused");
+    let api = run.api();
+    // A stop answers once everything read is committed.
+    let stopped = api.post("/partitions/paused/stop", None).expect(200);
     assert_eq!(stopped["state"], "stopped");
     assert_eq!(stopped["uncommitted_epochs"], 0);
     assert_eq!(stopped["committed_offset"], stopped["offset"]);
-    api.post("/partitions/p2/stop", None)
+    api.post("/partitions/paused/stop", None)
         .expect_error(409, "partition_state");
-    std::thread::sleep(Duration::from_millis(300));
-    assert_eq!(partition(api, "p2")["offset"], stopped["offset"]);
-    api.post("/partitions/p2/kill", None).expect(200);
-    let p = api.wait_for("/partitions/p2", LIMIT, "p2 restarts, still stopped", |p| {
-        p["restarts_by_cause"]["killed"] == 1 && p["state"] == "stopped"
-    });
+    // Killed while stopped, it restarts and stays stopped, having read nothing more.
+    api.post("/partitions/paused/kill", None).expect(200);
+    let p = api.wait_for(
+        "/partitions/paused",
+        LIMIT,
+        "it restarts, still stopped",
+        |p| p["restarts_by_cause"]["killed"] == 1 && p["state"] == "stopped",
+    );
     assert_eq!(p["committed_offset"], stopped["committed_offset"]);
-    let started = api.post("/partitions/p2/start", None).expect(200);
+    assert_eq!(p["offset"], stopped["offset"]);
+    let started = api.post("/partitions/paused/start", None).expect(200);
     assert_ne!(started["state"], "stopped");
-    api.post("/partitions/p2/start", None)
+    api.post("/partitions/paused/start", None)
         .expect_error(409, "partition_state");
     let resumed_from = stopped["committed_offset"].as_u64().unwrap();
-    api.wait_for("/partitions/p2", LIMIT, "p2 reads again", |p| {
+    api.wait_for("/partitions/paused", LIMIT, "it reads again", |p| {
         p["committed_offset"].as_u64().unwrap() > resumed_from
     });
     api.post("/partitions/nope/stop", None)
         .expect_error(404, "not_found");
     api.post("/partitions/nope/start", None)
         .expect_error(404, "not_found");
-    let removed = api.send("DELETE", "/partitions/p2", None).expect(200);
-    assert_eq!(removed["removed"]["id"], "p2");
+    let removed = api.send("DELETE", "/partitions/paused", None).expect(200);
+    assert_eq!(removed["removed"]["id"], "paused");
     assert_eq!(
         removed["removed"]["committed_offset"],
         removed["removed"]["offset"]
     );
-    api.get("/partitions/p2").expect_error(404, "not_found");
-    api.send("DELETE", "/partitions/p2", None)
+    api.get("/partitions/paused").expect_error(404, "not_found");
+    api.send("DELETE", "/partitions/paused", None)
         .expect_error(404, "not_found");
-    assert!(!api.get("/metrics").body.contains(r#"partition="p2""#));
+    assert!(!api.get("/metrics").body.contains(r#"partition="paused""#));
+}
 
-    // ---- readiness: a partition that cannot reach its source ---------------------------
+#[test]
+fn readiness_names_a_partition_that_cannot_reach_its_source() {
+    let run = Run::start("api_ready");
+    let api = run.api();
     let unreachable =
         json!({"id": "dead", "source": format!("tcp://127.0.0.1:{}", admin_support::free_port())});
     api.post("/partitions", Some(&unreachable.to_string()))
         .expect(201);
-    let started_at = std::time::Instant::now();
+    let started_at = Instant::now();
     let not_ready = loop {
         let r = api.get("/ready");
         if r.status == 503 {
@@ -421,15 +545,20 @@ fn every_endpoint_over_http() {
     );
     api.send("DELETE", "/partitions/dead", None).expect(200);
     api.get("/ready").expect(200);
+}
 
-    // ---- a listen:// partition still waiting for its producer obeys every call ---------
+#[test]
+fn a_listen_partition_waiting_for_its_producer_obeys_every_call() {
+    let _counters = counters();
+    let run = Run::start("api_listen");
+    let api = run.api();
     let port = admin_support::free_port();
     let waiting =
         json!({"id": "waiting", "source": format!("listen://127.0.0.1:{port}"), "mode": "shared"});
     api.post("/partitions", Some(&waiting.to_string()))
         .expect(201);
     let listening = || std::net::TcpListener::bind(("127.0.0.1", port)).is_err();
-    let started_at = std::time::Instant::now();
+    let started_at = Instant::now();
     while !listening() {
         assert!(started_at.elapsed() < LIMIT, "port {port} never bound");
         std::thread::sleep(Duration::from_millis(20));
@@ -444,7 +573,7 @@ fn every_endpoint_over_http() {
         p["restarts_by_cause"]["killed"] == 1
     });
     api.send("DELETE", "/partitions/waiting", None).expect(200);
-    let started_at = std::time::Instant::now();
+    let started_at = Instant::now();
     while listening() {
         assert!(
             started_at.elapsed() < LIMIT,
@@ -453,8 +582,13 @@ fn every_endpoint_over_http() {
         std::thread::sleep(Duration::from_millis(20));
     }
     api.get("/ready").expect(200);
+}
 
-    // ---- chaos mode ---------------------------------------------------------------------
+#[test]
+fn chaos_mode_counts_every_kill_and_the_counts_stay_exact() {
+    let _counters = counters();
+    let run = Run::start("api_chaos");
+    let api = run.api();
     let idle = api.get("/chaos").expect(200);
     assert_eq!(idle["running"], false);
     for (body, field) in [
@@ -475,14 +609,14 @@ fn every_endpoint_over_http() {
     api.send("DELETE", "/chaos", None)
         .expect_error(409, "chaos_not_running");
     let before = api.get("/metrics").body;
-    let run = api
+    let started = api
         .post(
             "/chaos",
             Some(r#"{"interval_ms": 50, "targets": ["sink", "checkpoint", "partition"], "seed": 42}"#),
         )
         .expect(200);
-    assert_eq!(run["running"], true);
-    assert_eq!(run["seed"], 42);
+    assert_eq!(started["running"], true);
+    assert_eq!(started["seed"], 42);
     api.post("/chaos", Some(r#"{"interval_ms": 50}"#))
         .expect_error(409, "chaos_running");
     api.wait_for("/chaos", LIMIT, "chaos kills five actors", |c| {
@@ -494,32 +628,31 @@ fn every_endpoint_over_http() {
             .sum::<u64>()
             >= 5
     });
+    // The stop answers once the last kill is counted: nothing moves after it.
     let stopped = api.send("DELETE", "/chaos", None).expect(200);
     assert_eq!(stopped["running"], false);
-    std::thread::sleep(Duration::from_millis(300));
-    let status = api.get("/chaos").expect(200);
-    assert!(status["last_kill"].is_string());
+    assert!(stopped["last_kill"].is_string());
+    assert_eq!(api.get("/chaos").expect(200), stopped);
     let after = api.get("/metrics").body;
     for target in ["partition", "sink", "checkpoint"] {
         let series = format!(r#"ssa_chaos_kills_total{{target="{target}"}}"#);
         assert_eq!(
             sample(&after, &series) - sample(&before, &series),
-            status["kills"][target].as_f64().unwrap(),
+            stopped["kills"][target].as_f64().unwrap(),
             "{series}"
         );
     }
     // Whatever chaos killed, every count is still exact once the partitions settle.
-    api.wait_for("/partitions", LIMIT, "partitions settle after chaos", |v| {
-        v["partitions"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .all(|p| p["state"] == "finished")
-    });
+    run.all_finished("partitions settle after chaos");
+    let (f, name, count) = first_key();
     let one_again = api.get(&format!("/rollups/{f}/{name}")).expect(200);
-    assert_eq!(one_again["count"], *count);
+    assert_eq!(one_again["count"], count);
+}
 
-    // ---- routing, OpenAPI, metrics ------------------------------------------------------
+#[test]
+fn routes_openapi_and_metrics() {
+    let run = Run::start("api_routes");
+    let api = run.api();
     api.get("/no/such/route").expect_error(404, "not_found");
     api.send("PUT", "/health", None)
         .expect_error(405, "method_not_allowed");
@@ -541,11 +674,6 @@ fn every_endpoint_over_http() {
         .content_type
         .starts_with("text/plain; version=0.0.4"));
     assert!(metrics.body.contains("ssa_events_in_total"));
-
-    drop(h);
-    gen_stop.cancel();
-    live_stop.cancel();
-    io.block_on(common::drop_keyspace(&session, &keyspace));
 }
 
 #[test]

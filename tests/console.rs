@@ -12,7 +12,6 @@ mod common;
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
-use std::time::Duration;
 
 use admin_support::{Api, SsaProcess};
 use ssa::gen::Workload;
@@ -105,10 +104,16 @@ fn check_read_only_views(api: &Api, events: u64) {
             .map(|a| a["restarts_by_cause"]["killed"].as_u64().unwrap())
             .unwrap_or_else(|| panic!("no {actor} in {actors}"))
     };
-    // One kill of p1 and of the checkpoint actor by hand; chaos added sink kills.
+    // One kill of p1, of the checkpoint actor and of the sink by hand; chaos,
+    // on the sink only, killed it as many times as its status counts.
+    let chaos = api.get("/chaos").expect(200);
+    let chaos_sink = chaos["kills"]["sink"].as_u64().unwrap();
+    assert!(chaos_sink >= 1, "{chaos}");
+    assert_eq!(chaos["kills"]["partition"], 0, "{chaos}");
+    assert_eq!(chaos["kills"]["checkpoint"], 0, "{chaos}");
     assert_eq!(killed("partition"), 1, "{actors}");
     assert_eq!(killed("checkpoint"), 1, "{actors}");
-    assert!(killed("sink") >= 2, "{actors}");
+    assert_eq!(killed("sink"), 1 + chaos_sink, "{actors}\n{chaos}");
     assert_eq!(killed("merger"), 0, "{actors}");
 
     let history = api.get("/throughput?seconds=600").expect(200);
@@ -123,14 +128,6 @@ fn check_read_only_views(api: &Api, events: u64) {
     for p in partitions["partitions"].as_array().unwrap() {
         assert!(p["backpressure_seconds"].as_f64().unwrap() >= 0.0, "{p}");
     }
-}
-
-/// Ctrl-C to a held demo: it commits and exits; returns its exit code and stdout.
-fn interrupt(ssa: SsaProcess) -> (i32, String) {
-    let pid = ssa.child.id() as libc::pid_t;
-    // SAFETY: signals our own child process, which is still running.
-    unsafe { libc::kill(pid, libc::SIGINT) };
-    ssa.wait(Duration::from_secs(120))
 }
 
 #[test]
@@ -180,7 +177,7 @@ fn console_drives_a_demo_run_in_headless_chromium() {
     check_read_only_views(&ssa.api, events);
 
     let log_path = ssa.log.clone();
-    let (code, stdout) = interrupt(ssa);
+    let (code, stdout) = ssa.interrupt_held();
     assert_eq!(
         code,
         0,
@@ -248,6 +245,6 @@ fn console_is_read_only_when_the_server_has_no_token() {
         ],
         None,
     );
-    let (code, stdout) = interrupt(ssa);
+    let (code, stdout) = ssa.interrupt();
     assert_eq!(code, 0, "{stdout}\n{}", admin_support::tail(&log, 40));
 }

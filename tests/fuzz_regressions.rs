@@ -82,4 +82,7 @@ regressions! {
     intent_committed_offset_past_i64_max: "intent" / "committed-offset-past-i64-max";
     // The last raw bucket's end, (bucket + 1) * 100000, overflowed i64.
     intent_last_raw_bucket_overflow: "intent" / "last-raw-bucket-overflow";
+    // `SSA_PROCESSOR__FQ=["a:<multi-byte>\\\poi…`: the environment reader cut its
+    // quoted strings by character count as if it were bytes, and panicked.
+    config_multibyte_before_escape_in_env_value: "config" / "multibyte-before-escape-in-env-value";
 }

@@ -3,6 +3,7 @@
 
 mod common;
 
+use std::sync::mpsc;
 use std::time::Duration;
 
 use common::*;
@@ -10,6 +11,8 @@ use ssa::format::Format;
 use ssa::gen::{ServeMode, Workload};
 
 const CYCLES: std::ops::Range<u64> = 0..200_000;
+/// How long any one awaited state of a run may take.
+const LIMIT: Duration = Duration::from_secs(120);
 
 #[test]
 fn four_replayable_partitions_are_exact() {
@@ -41,7 +44,8 @@ fn four_replayable_partitions_are_exact() {
 fn killed_partition_actors_stay_exact() {
     let keyspace = unique_keyspace("kills");
     let io = io_runtime();
-    // Rate-limited so that the kills land while data flows.
+    // Rate-limited so that the run lasts; the kills land at fixed shares of the
+    // committed events.
     let (addr, gen) = start_gen(
         &io,
         Workload::default(),
@@ -53,7 +57,6 @@ fn killed_partition_actors_stay_exact() {
     config.partitions = replayable_partitions(addr, 4, Format::Seed);
     let faults = Faults {
         partition_kills: 5,
-        every: Duration::from_millis(500),
         ..Faults::default()
     };
     let out = run_processor(
@@ -86,7 +89,6 @@ fn killed_sink_and_checkpoint_actors_stay_exact() {
     let faults = Faults {
         sink_kills: 3,
         checkpoint_kills: 3,
-        every: Duration::from_millis(400),
         ..Faults::default()
     };
     run_processor(
@@ -159,21 +161,44 @@ fn csv_values_give_exact_sum_min_max_and_minute_buckets() {
     assert_eq!(per_minute, expected);
 }
 
-/// Serves `bytes` to the first client that connects, then closes: a plain,
-/// non-replayable line producer.
-fn serve_bytes_once(chunks: Vec<(Vec<u8>, Duration)>) -> std::net::SocketAddr {
+/// What a plain line producer does on one connection, in order.
+enum Step {
+    Write(Vec<u8>),
+    /// Waits for the next signal on the producer's channel.
+    Wait,
+    /// Keeps the connection open until the reader closes it.
+    Hold,
+}
+
+/// A plain, non-replayable line producer on 127.0.0.1: serves its connections
+/// one after the other, each by its steps, then closes it. The sender signals
+/// the `Wait` steps.
+fn producer(connections: Vec<Vec<Step>>) -> (std::net::SocketAddr, mpsc::Sender<()>) {
     let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let addr = listener.local_addr().unwrap();
+    let (signal, signals) = mpsc::channel();
     std::thread::spawn(move || {
-        use std::io::Write;
-        let (mut stream, _) = listener.accept().unwrap();
-        for (bytes, pause) in chunks {
-            stream.write_all(&bytes).unwrap();
-            stream.flush().unwrap();
-            std::thread::sleep(pause);
+        use std::io::{Read, Write};
+        for steps in connections {
+            let (mut stream, _) = listener.accept().unwrap();
+            for step in steps {
+                match step {
+                    Step::Write(bytes) => stream.write_all(&bytes).unwrap(),
+                    Step::Wait => signals.recv().unwrap(),
+                    Step::Hold => while matches!(stream.read(&mut [0; 64]), Ok(n) if n > 0) {},
+                }
+            }
         }
     });
-    addr
+    (addr, signal)
+}
+
+fn lines(workload: &Workload, cycles: impl IntoIterator<Item = u64>) -> Vec<u8> {
+    let mut buf = Vec::new();
+    for c in cycles {
+        workload.write_line(c, &mut buf);
+    }
+    buf
 }
 
 fn shared_partition(addr: std::net::SocketAddr) -> ssa::config::PartitionConfig {
@@ -219,7 +244,7 @@ fn bad_lines_go_to_dead_letters_and_the_rest_stays_exact() {
         workload.write_line(c, &mut buf);
     }
     let bad_count: i64 = expected_reasons.values().sum();
-    let addr = serve_bytes_once(vec![(buf, Duration::ZERO)]);
+    let (addr, _) = producer(vec![vec![Step::Write(buf)]]);
     let mut config = test_config(&keyspace);
     config.partitions = vec![shared_partition(addr)];
     let out = run_processor(
@@ -259,29 +284,30 @@ fn a_delta_checkpoint_holds_only_the_keys_its_epoch_touched() {
     let keyspace = unique_keyspace("delta");
     let io = io_runtime();
     let workload = Workload::default();
-    let mut first = Vec::new();
-    for c in 0..20_000 {
-        workload.write_line(c, &mut first);
-    }
+    let first = lines(&workload, 0..20_000);
     let all_keys = workload.truth(0..20_000).len();
-    // The second epoch touches exactly 3 keys (cycles 0, 1 and 2 are distinct keys).
-    let mut second = Vec::new();
-    for _ in 0..4 {
-        for c in 0..3 {
-            workload.write_line(c, &mut second);
-        }
-    }
-    let pause = Duration::from_millis(1500);
-    let addr = serve_bytes_once(vec![(first, pause), (second, pause)]);
+    // The last epoch holds exactly these 12 lines of 3 keys (cycles 0, 1 and 2 are
+    // distinct keys): the first 20,000 are committed by a stop before they are
+    // sent, and the end of the source seals them (never time: the interval is 1 h).
+    let second = lines(&workload, (0..4).flat_map(|_| 0..3));
+    let (addr, signal) = producer(vec![vec![
+        Step::Write(first),
+        Step::Wait,
+        Step::Write(second),
+    ]]);
     let mut config = test_config(&keyspace);
+    config.processor.flush_interval = Duration::from_secs(3600);
     config.partitions = vec![shared_partition(addr)];
-    run_processor(
-        config,
-        &io,
-        None,
-        Faults::default(),
-        Duration::from_secs(120),
-    );
+    run_processor_with(config, &io, None, LIMIT, |p| async move {
+        wait_until(&p, LIMIT, "the first lines read", |p| {
+            p.partitions()[0].status.offset() == 20_000
+        })
+        .await;
+        let stopped = p.stop_partition("push").await.unwrap();
+        assert_eq!(stopped.committed_offset, 20_000);
+        p.start_partition("push").await.unwrap();
+        signal.send(()).unwrap();
+    });
 
     let snapshots = io.block_on(async {
         let s = session(&keyspace).await;
@@ -315,20 +341,46 @@ fn a_delta_checkpoint_holds_only_the_keys_its_epoch_touched() {
 fn a_shared_source_killed_once_keeps_totals_equal_to_raw_rows() {
     let keyspace = unique_keyspace("shared");
     let io = io_runtime();
-    let (addr, gen) = start_gen(&io, Workload::default(), ServeMode::Shared, CYCLES, 50_000);
+    let workload = Workload::default();
+    // The first connection: 30,000 lines committed (by a stop), then 5,000 read
+    // but uncommitted when the kill lands; the restarted actor's connection gets
+    // the rest. At most once: exactly those 5,000 are lost.
+    let (committed_first, lost, end) = (30_000u64, 5_000u64, 50_000u64);
+    let (addr, signal) = producer(vec![
+        vec![
+            Step::Write(lines(&workload, 0..committed_first)),
+            Step::Wait,
+            Step::Write(lines(&workload, committed_first..committed_first + lost)),
+            Step::Hold,
+        ],
+        vec![Step::Write(lines(&workload, committed_first + lost..end))],
+    ]);
     let mut config = test_config(&keyspace);
+    config.processor.flush_interval = Duration::from_secs(3600);
+    config.processor.max_epoch_events = 1_000_000;
     config.partitions = vec![ssa::config::PartitionConfig {
         id: "s0".into(),
         ..shared_partition(addr)
     }];
-    let faults = Faults {
-        partition_kills: 1,
-        every: Duration::from_millis(1500),
-        ..Faults::default()
-    };
-    let out = run_processor(config, &io, None, faults, Duration::from_secs(120));
-    gen.cancel();
+    let out = run_processor_with(config, &io, None, LIMIT, |p| async move {
+        let status = p.partitions()[0].status.clone();
+        wait_until(&p, LIMIT, "the first lines read", |_| {
+            status.offset() == committed_first
+        })
+        .await;
+        p.stop_partition("s0").await.unwrap();
+        p.start_partition("s0").await.unwrap();
+        signal.send(()).unwrap();
+        wait_until(&p, LIMIT, "the next lines read", |_| {
+            status.offset() == committed_first + lost
+        })
+        .await;
+        assert_eq!(status.committed_offset(), committed_first);
+        p.kill_partition("s0");
+    });
     assert_eq!(out.killed_restarts, 1);
+    assert_eq!(out.lost_events, lost);
+    assert_eq!(out.committed, end - lost);
 
     let (totals, raw) = io.block_on(async {
         use futures::TryStreamExt;
@@ -367,12 +419,14 @@ fn a_shared_source_killed_once_keeps_totals_equal_to_raw_rows() {
     );
     let committed: i64 = totals.values().sum();
     assert_eq!(committed as u64, out.committed);
-    // At-most-once: what was read but not committed at the kill is counted as lost.
-    assert!(
-        out.lost_events > 0,
-        "the kill lost the uncommitted epoch's events"
-    );
-    assert!(committed as u64 + out.lost_events <= CYCLES.end);
+    // Exactly the events outside the lost stretch, key by key.
+    let mut expected = std::collections::BTreeMap::new();
+    for range in [0..committed_first, committed_first + lost..end] {
+        for (f, e, t) in workload.truth(range).iter() {
+            *expected.entry((f, e.to_string())).or_insert(0i64) += t.count as i64;
+        }
+    }
+    assert_eq!(totals, expected);
 }
 
 #[test]
@@ -481,7 +535,6 @@ fn frequent_kills_under_load_stay_exact_and_bounded() {
     config.partitions = replayable_partitions(addr, 4, Format::Seed);
     let faults = Faults {
         partition_kills: 12,
-        every: Duration::from_millis(300),
         ..Faults::default()
     };
     let out = run_processor(
@@ -549,16 +602,11 @@ fn a_listen_partition_takes_producer_after_producer() {
             let p = processor.partitions()[0].clone();
             async move {
                 let deadline = std::time::Instant::now() + Duration::from_secs(60);
-                while p
-                    .stats
-                    .committed_offset
-                    .load(std::sync::atomic::Ordering::Relaxed)
-                    < n
-                {
+                while p.status.committed_offset() < n {
                     assert!(
                         std::time::Instant::now() < deadline,
                         "{:?}",
-                        p.stats.snapshot()
+                        p.status.snapshot()
                     );
                     tokio::time::sleep(Duration::from_millis(20)).await;
                 }

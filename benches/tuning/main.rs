@@ -150,7 +150,7 @@ fn main() {
         replot(&sweeps, &out_dir);
         return;
     }
-    let io = ssa::processor::io_runtime().expect("an I/O runtime");
+    let io = ssa::runtime::io_runtime().expect("an I/O runtime");
     let tag = std::process::id();
     let started = Instant::now();
     let mut results: Vec<Results> = sweeps

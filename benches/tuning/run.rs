@@ -184,7 +184,7 @@ pub fn saturated(
         let observe = |commits: &mut Vec<Commits>| {
             let now = Instant::now();
             for (c, part) in commits.iter_mut().zip(&parts) {
-                let offset = part.stats.snapshot().committed_offset;
+                let offset = part.status.committed_offset();
                 if offset > 0 {
                     c.observe(now, offset);
                 }

@@ -8,7 +8,7 @@
 //! Input: which body (1 byte), then the body.
 
 use actix_web::ResponseError;
-use ssa::actors::tuning::{Tuning, TuningValues};
+use ssa::actors::tuning::{Tunables, Tuning};
 use ssa::admin::{parse_patch, patched, ApiError, ChaosRequest, ChaosSpec, NewPartition};
 use ssa::config::Config;
 use ssa::processor::ProcessorError;
@@ -57,7 +57,7 @@ fn chaos(body: &[u8]) -> Result<(), ApiError> {
 fn patch_config(config: &Config, body: &[u8]) -> Result<(), ApiError> {
     let value: serde_json::Value = serde_json::from_slice(body).map_err(invalid_body)?;
     let patch = parse_patch(value)?;
-    let current = TuningValues::of(&config.processor);
+    let current = Tunables::of(&config.processor);
     let values = patched(current, &patch)?;
     values
         .validate(config)

@@ -5,15 +5,9 @@
 //!
 //! Input: the committed offset (8 bytes, LE), then the blob.
 
-use ssa::cassandra::schema::RAW_BUCKET_SIZE;
-use ssa::core::Key;
-use ssa::sink::Intent;
-use uuid::Uuid;
+use ssa::core::{Intent, RepairPlan, RollupState, StateOptions, RAW_BUCKET_SIZE};
 
 use super::input::Input;
-
-/// Ranges checked per intent; a real epoch spans far fewer raw buckets.
-const MAX_RANGES: usize = 100_000;
 
 pub fn run(data: &[u8]) {
     let mut input = Input::new(data);
@@ -27,29 +21,28 @@ pub fn run(data: &[u8]) {
     };
     assert_eq!(Intent::decode(&intent.encode()).ok(), Some(intent.clone()));
 
+    let state = RollupState::new("p0", StateOptions::default());
+    let plan = RepairPlan::new(std::slice::from_ref(&intent), &state, committed);
+    let size = i128::from(RAW_BUCKET_SIZE);
     let mut next: Option<i64> = None;
-    for (bucket, lo, hi) in intent.raw_ranges(committed).take(MAX_RANGES) {
-        let (b, lo_w, hi_w) = (i128::from(bucket), i128::from(lo), i128::from(hi));
-        let size = i128::from(RAW_BUCKET_SIZE);
+    for r in &plan.raw {
+        let (b, lo, hi) = (i128::from(r.bucket), i128::from(r.start), i128::from(r.end));
         assert!(lo < hi, "empty range {lo}..{hi}");
         assert!(
-            lo_w >= b * size && hi_w <= (b + 1) * size,
-            "{lo}..{hi} is not in bucket {bucket}"
+            lo >= b * size && hi <= (b + 1) * size,
+            "{lo}..{hi} is not in bucket {b}"
         );
-        assert!(lo_w >= i128::from(intent.offset_start.max(committed)));
-        assert!(hi_w <= i128::from(intent.offset_end));
+        assert!(lo >= i128::from(intent.offset_start.max(committed)));
+        assert!(hi <= i128::from(intent.offset_end));
         if let Some(expected) = next {
-            assert_eq!(lo, expected, "ranges leave a gap");
+            assert_eq!(r.start, expected, "ranges leave a gap");
         }
-        next = Some(hi);
+        next = Some(r.end);
     }
-
-    let keys: Vec<Key> = intent
-        .keys
-        .iter()
-        .map(|(id, name)| Key::new(Uuid::from_u128(*id), name.as_str()))
-        .collect();
-    for (index, _minute) in &intent.minutes {
-        let _ = keys.get(*index as usize);
-    }
+    // Nothing is committed in an empty state: every touched row is deleted, each
+    // key and minute bucket once.
+    assert!(plan.keys.iter().all(|(_, value)| value.is_none()));
+    assert!(plan.minutes.iter().all(|(_, _, value)| value.is_none()));
+    assert!(plan.keys.len() <= intent.keys.len());
+    assert!(plan.minutes.len() <= intent.minutes.len());
 }

@@ -7,8 +7,8 @@
 
 use bytes::BytesMut;
 use ssa::core::{
-    decode, encode, ingest_frame, ingest_line, parse_line, restore, ChunkCodec, Frame,
-    PartitionState, StateOptions, OVERSIZED_PREFIX_BYTES,
+    decode, encode, ingest_frame, ingest_line, parse_line, restore, ChunkCodec, Frame, RollupState,
+    StateOptions, OVERSIZED_PREFIX_BYTES,
 };
 use ssa::format::Format;
 use tokio_util::codec::Decoder;
@@ -36,7 +36,7 @@ pub fn run(data: &[u8]) {
         keep_raw: flags & 2 != 0,
         bucket_horizon_minutes: if flags & 4 != 0 { Some(1) } else { None },
     };
-    let mut state = PartitionState::new("fuzz", options);
+    let mut state = RollupState::new("fuzz", options);
     let seal_every_frame = flags & 8 != 0;
 
     let mut buf = BytesMut::new();
@@ -101,7 +101,7 @@ pub fn run(data: &[u8]) {
 /// Checks one frame, parses its lines in every format and counts them in
 /// `format`; returns the offsets the frame took.
 fn take(
-    state: &mut PartitionState,
+    state: &mut RollupState,
     format: Format,
     frame: &Frame,
     max_line: usize,

@@ -1,7 +1,8 @@
 //! Target `snapshot_chain`: a partition's rows of the `checkpoints` table as read
-//! back from Cassandra (seq, chunk, chunk count, bytes), joined per seq and
-//! decoded, the newest chain picked (base + contiguous deltas), and the state
-//! restored from it, at once and one snapshot at a time.
+//! back from Cassandra (seq, chunk, chunk count, offset, bytes), joined per seq and
+//! decoded, the newest chain picked (base + contiguous deltas, or the fallback to
+//! an older one past damaged snapshots), and the state restored from it, at once
+//! and one snapshot at a time.
 //!
 //! Input: a header (1 byte: bucket horizon), then rows until the input ends. A row
 //! is either raw bytes with arbitrary seq and chunk numbers, or a snapshot built
@@ -10,10 +11,10 @@
 
 use std::collections::BTreeMap;
 
-use ssa::checkpoint::{newest_chain, CassandraStore, ChunkRow};
+use ssa::checkpoint::{newest_chain, CassandraStore, ChunkRow, Stored};
 use ssa::core::{
-    apply_snapshot, encode, restore, split_chunks, Key, MinuteRow, MinuteWatermark, PartitionState,
-    Rollup, Snapshot, SnapshotKind, StateOptions, ValueStats,
+    apply_snapshot, encode, restore, split_chunks, Key, MinuteRow, MinuteWatermark, Rollup,
+    RollupState, Snapshot, SnapshotKind, StateOptions, ValueStats,
 };
 use uuid::Uuid;
 
@@ -35,8 +36,9 @@ pub fn run(data: &[u8]) {
             let seq = i64::from(input.u8() as i8);
             let chunk = i32::from(input.u8() as i8);
             let chunks = i32::from(input.u8() as i8);
+            let offset = (kind & 2 != 0).then(|| input.i64());
             let len = usize::from(input.u8());
-            rows.push((seq, chunk, chunks, input.bytes(len).to_vec()));
+            rows.push((seq, chunk, chunks, offset, input.bytes(len).to_vec()));
         } else {
             let snap = snapshot(&mut input);
             let seq = snap.epoch as i64;
@@ -52,14 +54,32 @@ pub fn run(data: &[u8]) {
                     2 if i == usize::from(damage & 15) => piece[0] ^= 0x40,
                     _ => {}
                 }
-                rows.push((seq, i as i32, n, piece));
+                rows.push((seq, i as i32, n, Some(snap.offset as i64), piece));
             }
         }
     }
 
-    let decoded: BTreeMap<u64, Option<Snapshot>> = CassandraStore::assemble(rows);
-    let chain = newest_chain(decoded.clone());
-    assert!(chain.skipped <= decoded.len());
+    let decoded = CassandraStore::assemble(rows);
+    let stored = decoded.len();
+    let readable: BTreeMap<u64, Snapshot> = decoded
+        .iter()
+        .filter_map(|(seq, l)| match &l.snapshot {
+            Stored::Ok(s) => Some((*seq, s.clone())),
+            _ => None,
+        })
+        .collect();
+    let newest = decoded.keys().next_back().copied();
+    let chain = newest_chain(decoded);
+    assert!(chain.skipped <= stored);
+    if let Some(fallback) = &chain.fallback {
+        // A fallback names a snapshot past the chain and the newest one stored.
+        assert!(fallback.damaged_seq > chain.epoch() || chain.base.is_none());
+        assert_eq!(Some(fallback.lost_epoch), newest);
+        let _ = fallback.reason.len();
+    }
+    if let Some(base) = &chain.base {
+        assert!(readable.values().any(|s| s == base));
+    }
     if let Some(base) = &chain.base {
         assert!(base.is_base());
     }
@@ -87,7 +107,7 @@ pub fn run(data: &[u8]) {
             let _ = e.to_string();
         }
     }
-    let mut step = PartitionState::new(PARTITION, options);
+    let mut step = RollupState::new(PARTITION, options);
     for snap in chain.base.iter().chain(&chain.deltas) {
         if let Err(e) = apply_snapshot(&mut step, snap.clone()) {
             let _ = e.to_string();

@@ -9,6 +9,13 @@
 //       One attempt; prints the version (exit 0) or the error (exit 1).
 //   java ... Probe cql HOST PORT STATEMENT
 //       Runs one CQL statement on HOST:PORT and prints the rows (exit 0), or the error (exit 1).
+//   java ... Probe ring PORT TIMEOUT_SECONDS HOST...
+//       The nodes HOST... of one cluster, as each of them sees the others: waits until
+//       every node answers CQL, lists all others in system.peers_v2 (where drivers find
+//       them), and sees each of them UP in system_views.gossip_info (status NORMAL, CQL
+//       ready, heartbeat advancing between two looks), with one schema version
+//       everywhere. Prints one line per node; exit 0 when all is so, else 1 once
+//       TIMEOUT_SECONDS have passed (0: look twice, about a second apart, and report).
 //
 // It uses the DataStax Java driver 3.x that ships with cassandra-all (shaded jar), so it
 // needs nothing that the node's own jar folder does not already hold.
@@ -77,7 +84,7 @@ public class Probe {
         }
         String mode = args[0];
         String host = args[1];
-        int port = Integer.parseInt(args[2]);
+        int port = Integer.parseInt(mode.equals("ring") ? args[1] : args[2]);
         switch (mode) {
             case "wait":
                 if (args.length < 4) usage();
@@ -92,6 +99,10 @@ public class Probe {
                     System.err.println(describe(e));
                     System.exit(1);
                 }
+                break;
+            case "ring":
+                if (args.length < 4) usage();
+                System.exit(ring(port, Double.parseDouble(args[2]), java.util.Arrays.asList(args).subList(3, args.length)));
                 break;
             case "cql":
                 if (args.length < 4) usage();
@@ -109,7 +120,8 @@ public class Probe {
     }
 
     static void usage() {
-        System.err.println("usage: Probe wait HOST PORT TIMEOUT_SECONDS [PID] | version HOST PORT | cql HOST PORT STATEMENT");
+        System.err.println("usage: Probe wait HOST PORT TIMEOUT_SECONDS [PID] | version HOST PORT | cql HOST PORT STATEMENT"
+                + " | ring PORT TIMEOUT_SECONDS HOST...");
         System.exit(64);
     }
 
@@ -368,6 +380,137 @@ public class Probe {
                 return 1;
             }
             Thread.sleep(250);
+        }
+    }
+
+    // One node's view of the others, from its system.peers_v2 and gossip_info.
+    static final class View {
+        String error; // set when the node did not answer
+        String token = "?";
+        final java.util.Set<String> peers = new java.util.TreeSet<>();
+        // address -> "generation:heartbeat", status, CQL ready, schema
+        final java.util.Map<String, String> beats = new java.util.HashMap<>();
+        final java.util.Map<String, String> status = new java.util.HashMap<>();
+        final java.util.Map<String, String> rpcReady = new java.util.HashMap<>();
+        final java.util.Set<String> schemas = new java.util.TreeSet<>();
+    }
+
+    static String text(Row row, String column) {
+        if (!row.getColumnDefinitions().contains(column) || row.isNull(column)) {
+            return "";
+        }
+        return String.valueOf(row.getObject(column));
+    }
+
+    static View look(java.util.Map<String, Session> sessions, String host, int port) {
+        View view = new View();
+        try {
+            Session session = sessions.get(host);
+            if (session == null) {
+                session = cluster(host, port, 5000).connect();
+                sessions.put(host, session);
+            }
+            Row local = session.execute("SELECT tokens FROM system.local").one();
+            if (local != null && !local.isNull(0)) {
+                view.token = String.join(",", local.getSet(0, String.class));
+            }
+            for (Row row : session.execute("SELECT peer FROM system.peers_v2")) {
+                view.peers.add(row.getInet(0).getHostAddress());
+            }
+            for (Row row : session.execute("SELECT * FROM system_views.gossip_info")) {
+                String address = row.getInet("address").getHostAddress();
+                view.beats.put(address, text(row, "generation") + ":" + text(row, "heartbeat"));
+                String status = text(row, "status_with_port");
+                view.status.put(address, status.isEmpty() ? text(row, "status") : status);
+                view.rpcReady.put(address, text(row, "rpc_ready"));
+                view.schemas.add(text(row, "schema"));
+            }
+        } catch (Exception e) {
+            Session session = sessions.remove(host);
+            if (session != null) {
+                session.getCluster().close();
+            }
+            view.error = describe(e);
+        }
+        return view;
+    }
+
+    // Whether HOST, looking twice (before, after), sees PEER alive and serving.
+    static String peerState(View before, View after, String peer) {
+        if (!after.peers.contains(peer)) {
+            return "MISSING"; // not in system.peers_v2: drivers would not find it here
+        }
+        String status = after.status.getOrDefault(peer, "");
+        if (!status.startsWith("NORMAL")) {
+            return status.isEmpty() ? "UNKNOWN" : status.split(",")[0];
+        }
+        if (!"true".equals(after.rpcReady.get(peer))) {
+            return "NO-CQL";
+        }
+        String was = before.beats.get(peer);
+        String now = after.beats.get(peer);
+        if (was == null || now == null || was.equals(now)) {
+            return "DOWN"; // no fresh heartbeat between the two looks
+        }
+        return "UP";
+    }
+
+    static int ring(int port, double timeoutSeconds, List<String> hosts) throws InterruptedException {
+        long deadline = System.nanoTime() + (long) (timeoutSeconds * 1e9);
+        java.util.Map<String, Session> sessions = new java.util.HashMap<>();
+        java.util.Map<String, View> before = new java.util.HashMap<>();
+        for (String host : hosts) {
+            before.put(host, look(sessions, host, port));
+        }
+        try {
+            while (true) {
+                Thread.sleep(1200); // gossip beats once a second
+                java.util.Map<String, View> after = new java.util.HashMap<>();
+                java.util.Set<String> schemas = new java.util.TreeSet<>();
+                List<String> lines = new ArrayList<>();
+                boolean ready = true;
+                for (String host : hosts) {
+                    View now = look(sessions, host, port);
+                    after.put(host, now);
+                    if (now.error != null) {
+                        ready = false;
+                        lines.add("down: " + host + ":" + port + " does not answer CQL (" + now.error + ")");
+                        continue;
+                    }
+                    schemas.addAll(now.schemas);
+                    List<String> seen = new ArrayList<>();
+                    for (String peer : hosts) {
+                        if (peer.equals(host)) {
+                            continue;
+                        }
+                        String state = peerState(before.get(host), now, peer);
+                        ready &= state.equals("UP");
+                        seen.add(peer + " " + state);
+                    }
+                    for (String extra : now.peers) {
+                        if (!hosts.contains(extra)) {
+                            seen.add(extra + " (not in this cluster's list)");
+                        }
+                    }
+                    lines.add("up: " + host + ":" + port + " (token " + now.token + ") sees "
+                            + (seen.isEmpty() ? "no other node" : String.join(", ", seen)));
+                }
+                schemas.remove("");
+                ready &= schemas.size() <= 1;
+                boolean last = ready || System.nanoTime() > deadline;
+                if (last) {
+                    lines.forEach(System.out::println);
+                    if (schemas.size() > 1) {
+                        System.out.println("schema versions disagree: " + String.join(", ", schemas));
+                    }
+                    return ready ? 0 : 1;
+                }
+                before = after;
+            }
+        } finally {
+            for (Session session : sessions.values()) {
+                session.getCluster().close();
+            }
         }
     }
 

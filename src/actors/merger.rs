@@ -13,9 +13,16 @@ use dashmap::DashMap;
 use smallvec::SmallVec;
 use tokio::sync::oneshot;
 
+use super::backoff::Backoff;
+use super::supervision::{ActorKind, RestartCause};
 use crate::core::{Key, KeyHasher, Rollup, SealedEpoch};
 use crate::metrics;
+use crate::runtime::on_io;
 use crate::sink::CassandraSink;
+
+/// The delay before totals are written again after consecutive failures.
+pub const TOTALS_BACKOFF: Backoff =
+    Backoff::new(Duration::from_millis(20), Duration::from_millis(2560));
 
 /// The total of one key and the partials it is made of.
 #[derive(Debug, Clone, Default)]
@@ -105,27 +112,25 @@ impl Merger {
             .map(|k| (k.clone(), self.totals.get(k).map(|e| e.total)))
             .collect();
         self.writing = true;
-        let join = self.io.spawn(async move { sink.write_totals(&rows).await });
-        ctx.spawn(
-            async move { join.await.map_err(|e| e.to_string()).and_then(|r| r.map_err(|e| e.to_string())) }
-                .into_actor(self)
-                .map(move |res, act, ctx| {
-                    act.writing = false;
-                    match res {
-                        Ok(()) => {
-                            act.failures = 0;
-                            act.write(ctx);
-                        }
-                        Err(e) => {
-                            act.failures += 1;
-                            tracing::warn!(error = %e, keys = keys.len(), "writing totals failed; will retry");
-                            act.dirty.extend(keys);
-                            let delay = Duration::from_millis(10 << act.failures.min(8));
-                            ctx.run_later(delay, |act, ctx| act.write(ctx));
-                        }
-                    }
-                }),
-        );
+        let write = on_io(&self.io, "writing totals", async move {
+            sink.write_totals(&rows).await
+        });
+        ctx.spawn(write.into_actor(self).map(move |res, act, ctx| {
+            act.writing = false;
+            match res {
+                Ok(()) => {
+                    act.failures = 0;
+                    act.write(ctx);
+                }
+                Err(e) => {
+                    act.failures += 1;
+                    tracing::warn!(error = %e, keys = keys.len(), "writing totals failed; will retry");
+                    act.dirty.extend(keys);
+                    let delay = TOTALS_BACKOFF.delay(act.failures);
+                    ctx.run_later(delay, |act, ctx| act.write(ctx));
+                }
+            }
+        }));
     }
 
     fn wake_waiters(&mut self) {
@@ -145,9 +150,7 @@ impl Actor for Merger {
 
 impl Supervised for Merger {
     fn restarting(&mut self, _: &mut Self::Context) {
-        metrics::RESTARTS
-            .with_label_values(&["merger", "killed"])
-            .inc();
+        metrics::record_restart(ActorKind::Merger, RestartCause::Killed);
         self.writing = false;
     }
 }
@@ -172,11 +175,15 @@ impl Handler<Committed> for Merger {
 }
 
 /// A partition restored its committed state: replace all of its partials.
+/// `touched` are the keys epochs past the restored one wrote (their intents):
+/// their totals are rewritten whatever this process holds of them, since a
+/// total may have been written from a partial that is no longer committed.
 #[derive(Message)]
 #[rtype(result = "()")]
 pub struct Reset {
     pub partition: u16,
     pub keys: Vec<(Key, Rollup)>,
+    pub touched: Vec<Key>,
 }
 
 impl Handler<Reset> for Merger {
@@ -208,6 +215,9 @@ impl Handler<Reset> for Merger {
             if !unchanged {
                 self.set(msg.partition, key, Some(*rollup));
             }
+        }
+        if self.sink.is_some() {
+            self.dirty.extend(msg.touched);
         }
         self.after_change(ctx);
     }

@@ -6,7 +6,9 @@ use std::sync::Arc;
 
 use actix::prelude::*;
 
+use super::supervision::{ActorKind, RestartCause};
 use crate::metrics;
+use crate::runtime::on_io;
 use crate::sink::{CassandraSink, EpochWrite, SinkError};
 
 pub struct SinkActor {
@@ -37,9 +39,7 @@ impl Actor for SinkActor {
 
 impl Supervised for SinkActor {
     fn restarting(&mut self, _: &mut Self::Context) {
-        metrics::RESTARTS
-            .with_label_values(&["sink", "killed"])
-            .inc();
+        metrics::record_restart(ActorKind::Sink, RestartCause::Killed);
         tracing::warn!(actor = "sink", "sink actor restarted");
     }
 }
@@ -58,19 +58,13 @@ impl Handler<WriteEpoch> for SinkActor {
         };
         let raw = self.raw_rows;
         let cancel = msg.0.cancel.clone();
-        let join = self.io.spawn(async move {
+        let write = on_io(&self.io, "writing an epoch", async move {
             tokio::select! {
                 res = sink.write_epoch(&msg.0, raw) => res,
-                _ = cancel.cancelled() => Err(SinkError::internal("abandoned: the partition restarted")),
+                _ = cancel.cancelled() => Err(SinkError::Abandoned("writing an epoch")),
             }
         });
-        Box::pin(
-            async move {
-                join.await
-                    .unwrap_or_else(|e| Err(SinkError::Internal(format!("write task: {e}"))))
-            }
-            .into_actor(self),
-        )
+        Box::pin(write.into_actor(self))
     }
 }
 

@@ -1,10 +1,12 @@
-//! Restart policy: causes are counted, and the delay before an actor resumes
-//! doubles with consecutive failures, up to a cap.
+//! What supervision counts: the kinds of actors, why one was restarted, and which
+//! ones fault injection (the admin API, chaos mode) may kill. The metric labels,
+//! the API's enums and its OpenAPI document all come from these.
 
-use std::time::Duration;
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
 
 /// Why an actor was restarted (the `cause` label of `ssa_actor_restarts_total`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum RestartCause {
     /// Fault injection (admin API, chaos, tests).
@@ -16,6 +18,12 @@ pub enum RestartCause {
 }
 
 impl RestartCause {
+    pub const ALL: [RestartCause; 3] = [
+        RestartCause::Killed,
+        RestartCause::Connection,
+        RestartCause::Restore,
+    ];
+
     pub fn as_str(self) -> &'static str {
         match self {
             RestartCause::Killed => "killed",
@@ -24,28 +32,79 @@ impl RestartCause {
         }
     }
 
-    pub const ALL: [RestartCause; 3] = [
-        RestartCause::Killed,
-        RestartCause::Connection,
-        RestartCause::Restore,
+    /// Its position in [`RestartCause::ALL`].
+    pub fn index(self) -> usize {
+        self as usize
+    }
+}
+
+/// The supervised actors (the `actor` label of `ssa_actor_restarts_total`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum ActorKind {
+    Partition,
+    Sink,
+    Checkpoint,
+    Merger,
+}
+
+impl ActorKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ActorKind::Partition => "partition",
+            ActorKind::Sink => "sink",
+            ActorKind::Checkpoint => "checkpoint",
+            ActorKind::Merger => "merger",
+        }
+    }
+
+    /// The restart causes this kind of actor can have: a partition fails on its
+    /// own; the others only restart when killed.
+    pub fn causes(self) -> &'static [RestartCause] {
+        match self {
+            ActorKind::Partition => &RestartCause::ALL,
+            _ => &[RestartCause::Killed],
+        }
+    }
+
+    pub const ALL: [ActorKind; 4] = [
+        ActorKind::Partition,
+        ActorKind::Sink,
+        ActorKind::Checkpoint,
+        ActorKind::Merger,
     ];
 }
 
-/// Exponential backoff: `min · 2^(failures-1)`, capped at `max`; no delay before
-/// the first attempt. A kill is not a failure of the actor, so it gets `min`.
-#[derive(Debug, Clone, Copy)]
-pub struct Backoff {
-    pub min: Duration,
-    pub max: Duration,
+/// An actor kind fault injection may kill (the `target` label of `ssa_chaos_kills_total`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum ChaosTarget {
+    Partition,
+    Sink,
+    Checkpoint,
 }
 
-impl Backoff {
-    pub fn delay(&self, consecutive_failures: u32) -> Duration {
-        if consecutive_failures == 0 {
-            return Duration::ZERO;
+impl ChaosTarget {
+    pub const ALL: [ChaosTarget; 3] = [
+        ChaosTarget::Partition,
+        ChaosTarget::Sink,
+        ChaosTarget::Checkpoint,
+    ];
+
+    pub fn actor(self) -> ActorKind {
+        match self {
+            ChaosTarget::Partition => ActorKind::Partition,
+            ChaosTarget::Sink => ActorKind::Sink,
+            ChaosTarget::Checkpoint => ActorKind::Checkpoint,
         }
-        let shift = (consecutive_failures - 1).min(30);
-        self.min.saturating_mul(1u32 << shift).min(self.max)
+    }
+
+    pub fn as_str(self) -> &'static str {
+        self.actor().as_str()
+    }
+
+    /// Its position in [`ChaosTarget::ALL`].
+    pub fn index(self) -> usize {
+        self as usize
     }
 }
 
@@ -53,14 +112,18 @@ impl Backoff {
 mod tests {
     use super::*;
 
+    /// The names the metrics use are the names serde gives the API.
     #[test]
-    fn backoff_doubles_and_caps() {
-        let b = Backoff {
-            min: Duration::from_millis(5),
-            max: Duration::from_millis(100),
-        };
-        let delays: Vec<u64> = (0..8).map(|n| b.delay(n).as_millis() as u64).collect();
-        assert_eq!(delays, vec![0, 5, 10, 20, 40, 80, 100, 100]);
-        assert_eq!(b.delay(u32::MAX), Duration::from_millis(100));
+    fn labels_are_the_serialized_names() {
+        for c in RestartCause::ALL {
+            assert_eq!(serde_json::to_value(c).unwrap(), c.as_str());
+            assert_eq!(RestartCause::ALL[c.index()], c);
+        }
+        for t in ChaosTarget::ALL {
+            assert_eq!(serde_json::to_value(t).unwrap(), t.as_str());
+            assert_eq!(ChaosTarget::ALL[t.index()], t);
+        }
+        let names: Vec<&str> = ActorKind::ALL.iter().map(|a| a.as_str()).collect();
+        assert_eq!(names, ["partition", "sink", "checkpoint", "merger"]);
     }
 }

@@ -10,18 +10,13 @@ use std::time::Duration;
 use tokio_util::sync::CancellationToken;
 
 use super::error::ApiError;
-use super::model::{ChaosRequest, ChaosStatus, ChaosTarget};
+use super::model::{ChaosRequest, ChaosStatus};
 use crate::actors::checkpoint::KillCheckpoint;
 use crate::actors::partition::KillPartition;
 use crate::actors::sink::KillSink;
+use crate::actors::supervision::ChaosTarget;
 use crate::metrics;
 use crate::processor::Processor;
-
-const ALL_TARGETS: [ChaosTarget; 3] = [
-    ChaosTarget::Partition,
-    ChaosTarget::Sink,
-    ChaosTarget::Checkpoint,
-];
 const MIN_INTERVAL_MS: u64 = 10;
 const MAX_INTERVAL_MS: u64 = 3_600_000;
 
@@ -68,7 +63,7 @@ impl ChaosSpec {
                 ),
             ));
         }
-        let mut targets = req.targets.unwrap_or_else(|| ALL_TARGETS.to_vec());
+        let mut targets = req.targets.unwrap_or_else(|| ChaosTarget::ALL.to_vec());
         targets.dedup();
         if targets.is_empty() {
             return Err(ApiError::field(
@@ -94,9 +89,11 @@ impl ChaosSpec {
 struct Run {
     spec: ChaosSpec,
     running: AtomicBool,
-    kills: [AtomicU64; 3],
+    kills: [AtomicU64; ChaosTarget::ALL.len()],
     last_kill: Mutex<Option<String>>,
     cancel: CancellationToken,
+    /// Cancelled once the kill loop has ended: no kill comes after it.
+    ended: CancellationToken,
 }
 
 impl Run {
@@ -106,7 +103,7 @@ impl Run {
             interval_ms: self.spec.interval.as_millis() as u64,
             targets: self.spec.targets.clone(),
             seed: self.spec.seed,
-            kills: ALL_TARGETS
+            kills: ChaosTarget::ALL
                 .iter()
                 .zip(&self.kills)
                 .map(|(t, n)| (t.as_str().to_string(), n.load(Relaxed)))
@@ -148,6 +145,7 @@ impl Chaos {
             kills: Default::default(),
             last_kill: Mutex::new(None),
             cancel: CancellationToken::new(),
+            ended: CancellationToken::new(),
         });
         tracing::warn!(
             interval_ms = run.spec.interval.as_millis() as u64,
@@ -163,21 +161,25 @@ impl Chaos {
         Ok(run.status())
     }
 
-    /// Stops the running run; 409 when none is running.
-    pub fn stop(&self) -> Result<ChaosStatus, ApiError> {
+    /// Stops the running run and answers once its last kill is counted; 409 when
+    /// none is running.
+    pub async fn stop(&self) -> Result<ChaosStatus, ApiError> {
+        let run = self.cancel().ok_or_else(|| ApiError::Conflict {
+            code: "chaos_not_running",
+            message: "chaos mode is not running".into(),
+        })?;
+        run.ended.cancelled().await;
+        Ok(run.status())
+    }
+
+    /// Cancels the running run, if any, and returns it.
+    fn cancel(&self) -> Option<Arc<Run>> {
         let current = self.current.lock().unwrap_or_else(|e| e.into_inner());
-        match current.as_ref() {
-            Some(run) if run.running.load(Relaxed) => {
-                run.cancel.cancel();
-                run.running.store(false, Relaxed);
-                tracing::warn!("chaos mode stopped");
-                Ok(run.status())
-            }
-            _ => Err(ApiError::Conflict {
-                code: "chaos_not_running",
-                message: "chaos mode is not running".into(),
-            }),
-        }
+        let run = current.as_ref().filter(|r| r.running.load(Relaxed))?;
+        run.cancel.cancel();
+        run.running.store(false, Relaxed);
+        tracing::warn!("chaos mode stopped");
+        Some(run.clone())
     }
 
     /// The current or last run; an idle status when there was none.
@@ -194,7 +196,7 @@ impl Chaos {
                 interval_ms: 0,
                 targets: Vec::new(),
                 seed: 0,
-                kills: ALL_TARGETS
+                kills: ChaosTarget::ALL
                     .iter()
                     .map(|t| (t.as_str().to_string(), 0))
                     .collect(),
@@ -205,11 +207,12 @@ impl Chaos {
 
     /// Stops any run (when the server shuts down).
     pub fn shutdown(&self) {
-        let _ = self.stop();
+        let _ = self.cancel();
     }
 }
 
 async fn kill_loop(processor: Arc<Processor>, run: Arc<Run>) {
+    let _ended = run.ended.clone().drop_guard();
     let mut rng = SplitMix64::new(run.spec.seed);
     loop {
         tokio::select! {
@@ -241,11 +244,8 @@ async fn kill_loop(processor: Arc<Processor>, run: Arc<Run>) {
                 "checkpoint".to_string()
             }
         };
-        let i = ALL_TARGETS.iter().position(|t| *t == target).unwrap_or(0);
-        run.kills[i].fetch_add(1, Relaxed);
-        metrics::CHAOS_KILLS
-            .with_label_values(&[target.as_str()])
-            .inc();
+        run.kills[target.index()].fetch_add(1, Relaxed);
+        metrics::record_chaos_kill(target);
         tracing::info!(victim = %victim, "chaos: killed");
         *run.last_kill.lock().unwrap_or_else(|e| e.into_inner()) = Some(victim);
     }

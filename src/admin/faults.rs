@@ -165,7 +165,7 @@ pub async fn chaos_start(
     )
 )]
 pub async fn chaos_stop(state: web::Data<AdminState>) -> Result<web::Json<ChaosStatus>, ApiError> {
-    Ok(web::Json(state.chaos.stop()?))
+    Ok(web::Json(state.chaos.stop().await?))
 }
 
 /// Restarts by actor kind and cause (`ssa_actor_restarts_total`): every

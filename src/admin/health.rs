@@ -7,7 +7,7 @@ use actix_web::{web, HttpResponse};
 use super::error::{ApiError, ErrorBody};
 use super::model::{Health, Ready};
 use super::state::AdminState;
-use crate::actors::stats::PartitionState;
+use crate::actors::partition::Lifecycle;
 use crate::metrics;
 
 /// How long readiness waits for Cassandra to answer.
@@ -56,14 +56,9 @@ pub async fn ready(state: web::Data<AdminState>) -> Result<web::Json<Ready>, Api
     };
     let partitions = processor.partitions();
     for p in &partitions {
-        let s = p.stats.state();
-        if matches!(s, PartitionState::Starting | PartitionState::Restarting) {
-            let name = if s == PartitionState::Starting {
-                "starting"
-            } else {
-                "restarting"
-            };
-            problems.push(format!("partition {} is {name}", p.id));
+        let s = p.status.lifecycle();
+        if matches!(s, Lifecycle::Starting | Lifecycle::Restarting) {
+            problems.push(format!("partition {} is {}", p.id, s.as_str()));
         }
     }
     if !problems.is_empty() {

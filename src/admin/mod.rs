@@ -39,7 +39,7 @@ mod views;
 
 pub use chaos::ChaosSpec;
 pub use error::ApiError;
-pub use model::{ChaosRequest, ChaosTarget, ConfigPatch, NewPartition};
+pub use model::{ChaosRequest, NewPartition};
 pub use openapi::ApiDoc;
 pub use server::{start, start_early, start_if_enabled, AdminServer};
 pub use settings::{parse_patch, patched};

@@ -1,6 +1,7 @@
 //! The JSON bodies of the admin API (requests and answers), with their OpenAPI
-//! schemas. Partition views are built from the same [`PartitionSnapshot`] that
-//! `ssa demo`'s status line and the tests read.
+//! schemas. A partition is shown as the same [`PartitionSnapshot`] that
+//! `ssa demo`'s status line and the tests read; its mode, format and state are
+//! the domain types themselves.
 
 use std::collections::BTreeMap;
 
@@ -9,7 +10,8 @@ use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 
 use super::json_int;
-use crate::actors::stats::{PartitionSnapshot, PartitionState};
+use crate::actors::partition::PartitionSnapshot;
+use crate::actors::supervision::ChaosTarget;
 use crate::config::{PartitionConfig, SourceMode};
 use crate::core::Rollup;
 use crate::format::Format;
@@ -33,157 +35,10 @@ pub struct Ready {
     pub partitions: usize,
 }
 
-/// Lifecycle of a partition actor.
-#[derive(Debug, Clone, Copy, Serialize, ToSchema)]
-#[serde(rename_all = "snake_case")]
-pub enum StateView {
-    Starting,
-    Running,
-    Backpressured,
-    Restarting,
-    Finished,
-    Stopped,
-}
-
-impl From<PartitionState> for StateView {
-    fn from(s: PartitionState) -> Self {
-        match s {
-            PartitionState::Starting => StateView::Starting,
-            PartitionState::Running => StateView::Running,
-            PartitionState::Backpressured => StateView::Backpressured,
-            PartitionState::Restarting => StateView::Restarting,
-            PartitionState::Finished => StateView::Finished,
-            PartitionState::Stopped => StateView::Stopped,
-        }
-    }
-}
-
-/// How a partition reads its source.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
-#[serde(rename_all = "lowercase")]
-pub enum ModeView {
-    Replayable,
-    Shared,
-}
-
-/// Line format of a source.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
-#[serde(rename_all = "lowercase")]
-pub enum FormatView {
-    Seed,
-    Csv,
-    Json,
-}
-
-impl From<SourceMode> for ModeView {
-    fn from(m: SourceMode) -> Self {
-        match m {
-            SourceMode::Replayable => ModeView::Replayable,
-            SourceMode::Shared => ModeView::Shared,
-        }
-    }
-}
-
-impl From<ModeView> for SourceMode {
-    fn from(m: ModeView) -> Self {
-        match m {
-            ModeView::Replayable => SourceMode::Replayable,
-            ModeView::Shared => SourceMode::Shared,
-        }
-    }
-}
-
-impl From<Format> for FormatView {
-    fn from(f: Format) -> Self {
-        match f {
-            Format::Seed => FormatView::Seed,
-            Format::Csv => FormatView::Csv,
-            Format::Json => FormatView::Json,
-        }
-    }
-}
-
-impl From<FormatView> for Format {
-    fn from(f: FormatView) -> Self {
-        match f {
-            FormatView::Seed => Format::Seed,
-            FormatView::Csv => Format::Csv,
-            FormatView::Json => Format::Json,
-        }
-    }
-}
-
-/// One partition: its source and what its actor is doing.
-#[derive(Debug, Serialize, ToSchema)]
-pub struct PartitionView {
-    #[schema(example = "p0")]
-    pub id: String,
-    #[schema(example = "tcp://127.0.0.1:7000")]
-    pub source: String,
-    pub mode: ModeView,
-    pub format: FormatView,
-    pub state: StateView,
-    /// Lines taken from the source (the next offset to read).
-    pub offset: u64,
-    /// Lines per second taken from the source, over the last second.
-    pub events_per_second: f64,
-    /// Lines per second committed, over the last second.
-    pub committed_per_second: f64,
-    /// Lines the source still holds for this partition, when known.
-    pub lag: Option<u64>,
-    pub committed_offset: u64,
-    /// The last committed epoch (0 before the first commit).
-    pub last_committed_epoch: u64,
-    /// Sealed epochs not yet committed.
-    pub uncommitted_epochs: u64,
-    /// Seconds the partition stopped reading because too many epochs were
-    /// uncommitted (added when each stretch of backpressure ends).
-    pub backpressure_seconds: f64,
-    /// Lines taken from the source since the process started (bad ones included).
-    pub events_in: u64,
-    /// Bad lines skipped since the process started (dead-lettered, see `reason`s in
-    /// `ssa_malformed_lines_total`).
-    pub bad_lines: u64,
-    /// Events of uncommitted epochs lost on restart (shared sources only).
-    pub lost_events: u64,
-    pub restarts: u64,
-    /// Restarts by cause: killed, connection, restore.
-    pub restarts_by_cause: BTreeMap<String, u64>,
-}
-
-impl PartitionView {
-    pub fn new(config: &PartitionConfig, s: PartitionSnapshot, rates: (f64, f64)) -> Self {
-        PartitionView {
-            id: s.id,
-            source: s.source,
-            mode: config.mode.into(),
-            format: config.format.into(),
-            state: s.state.into(),
-            offset: s.offset,
-            events_per_second: rates.0,
-            committed_per_second: rates.1,
-            lag: s.lag,
-            committed_offset: s.committed_offset,
-            last_committed_epoch: s.committed_epoch,
-            uncommitted_epochs: s.uncommitted_epochs,
-            backpressure_seconds: (s.backpressure_seconds * 1000.0).round() / 1000.0,
-            events_in: s.events_in,
-            bad_lines: s.bad_lines,
-            lost_events: s.lost_events,
-            restarts: s.restarts,
-            restarts_by_cause: s
-                .restarts_by_cause
-                .into_iter()
-                .map(|(k, v)| (k.to_string(), v))
-                .collect(),
-        }
-    }
-}
-
 /// `GET /partitions`.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct PartitionList {
-    pub partitions: Vec<PartitionView>,
+    pub partitions: Vec<PartitionSnapshot>,
 }
 
 /// `POST /partitions`: a new source connection, consumed by a new partition actor.
@@ -206,10 +61,10 @@ pub struct NewPartition {
     pub source: String,
     /// Default `replayable`; a `listen://` source must be `shared`.
     #[serde(default)]
-    pub mode: Option<ModeView>,
+    pub mode: Option<SourceMode>,
     /// Default `seed`.
     #[serde(default)]
-    pub format: Option<FormatView>,
+    pub format: Option<Format>,
     /// Replayable: this partition's index among `count` (`SUBSCRIBE index count
     /// offset`), below `count`; default 0.
     #[serde(default, deserialize_with = "json_int::optional")]
@@ -238,8 +93,8 @@ impl NewPartition {
         PartitionConfig {
             id: self.id,
             source: self.source,
-            mode: self.mode.map(Into::into).unwrap_or(SourceMode::Replayable),
-            format: self.format.map(Into::into).unwrap_or_default(),
+            mode: self.mode.unwrap_or(SourceMode::Replayable),
+            format: self.format.unwrap_or_default(),
             index: self.index.unwrap_or(0),
             count: self.count.unwrap_or(1),
         }
@@ -262,26 +117,7 @@ pub struct Killed {
 /// A partition that was removed, as it was when it left.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct Removed {
-    pub removed: PartitionView,
-}
-
-/// An actor kind chaos mode may kill.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, ToSchema)]
-#[serde(rename_all = "lowercase")]
-pub enum ChaosTarget {
-    Partition,
-    Sink,
-    Checkpoint,
-}
-
-impl ChaosTarget {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            ChaosTarget::Partition => "partition",
-            ChaosTarget::Sink => "sink",
-            ChaosTarget::Checkpoint => "checkpoint",
-        }
-    }
+    pub removed: PartitionSnapshot,
 }
 
 /// `POST /chaos`: kill a random actor of `targets` every `interval_ms`.
@@ -353,37 +189,4 @@ pub struct FranchiseRollups {
     pub rollups: Vec<RollupView>,
     /// Whether keys were left out because of `limit`.
     pub truncated: bool,
-}
-
-/// `PATCH /config`: any of the knobs that can change while running.
-#[derive(Debug, Default, Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct ConfigPatch {
-    /// Epoch seal interval, 10ms to 1h, as a whole number (no leading zero) of
-    /// `ms`, `s`, `m` or `h` (`"250ms"`, `"2s"`, `"1m"`); the pattern says exactly
-    /// that, and a unit test holds it to the parser.
-    #[schema(
-        example = "250ms",
-        pattern = "^(([1-9][0-9]|[1-9][0-9]{2,5}|[12][0-9]{6}|3[0-5][0-9]{5}|3600000)ms|([1-9][0-9]{0,2}|[12][0-9]{3}|3[0-5][0-9]{2}|3600)s|([1-9]|[1-5][0-9]|60)m|1h)$"
-    )]
-    pub flush_interval: Option<String>,
-    /// Events after which an epoch is sealed early.
-    #[schema(minimum = 1, maximum = 100000000)]
-    pub max_epoch_events: Option<u64>,
-    /// Uncommitted epochs per partition before it stops reading.
-    #[schema(minimum = 1, maximum = 1024)]
-    pub max_inflight_epochs: Option<u32>,
-    /// Cassandra writes in flight over all partitions.
-    #[schema(minimum = 1, maximum = 4096)]
-    pub sink_concurrency: Option<u32>,
-}
-
-/// The live values of the knobs `PATCH /config` can change.
-#[derive(Debug, Serialize, ToSchema)]
-pub struct Tunables {
-    #[schema(example = "500ms")]
-    pub flush_interval: String,
-    pub max_epoch_events: u64,
-    pub max_inflight_epochs: u32,
-    pub sink_concurrency: u32,
 }

@@ -9,6 +9,11 @@ use super::{
     console, error, faults, health, model, partitions, rates, rollups, settings, top_keys, verify,
     views,
 };
+use crate::actors::partition::{Lifecycle, PartitionSnapshot};
+use crate::actors::supervision::ChaosTarget;
+use crate::actors::tuning::{ConfigPatch, Tunables};
+use crate::config::SourceMode;
+use crate::format::Format;
 
 #[derive(OpenApi)]
 #[openapi(
@@ -27,6 +32,7 @@ use super::{
         partitions::remove,
         partitions::stop,
         partitions::start,
+        partitions::reset,
         partitions::throughput,
         faults::kill_partition,
         faults::kill_sink,
@@ -49,21 +55,21 @@ use super::{
         error::ErrorDetail,
         model::Health,
         model::Ready,
-        model::PartitionView,
+        PartitionSnapshot,
         model::PartitionList,
         model::NewPartition,
-        model::StateView,
-        model::ModeView,
-        model::FormatView,
+        Lifecycle,
+        SourceMode,
+        Format,
         model::Killed,
         model::Removed,
         model::ChaosRequest,
         model::ChaosStatus,
-        model::ChaosTarget,
+        ChaosTarget,
         model::RollupView,
         model::FranchiseRollups,
-        model::ConfigPatch,
-        model::Tunables,
+        ConfigPatch,
+        Tunables,
         rates::Throughput,
         views::TopKeys,
         views::ThroughputHistory,
@@ -129,6 +135,7 @@ mod tests {
             ("/partitions/{id}", "delete"),
             ("/partitions/{id}/start", "post"),
             ("/partitions/{id}/stop", "post"),
+            ("/partitions/{id}/reset", "post"),
             ("/partitions/{id}/kill", "post"),
             ("/actors/sink/kill", "post"),
             ("/actors/checkpoint/kill", "post"),

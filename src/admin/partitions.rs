@@ -7,15 +7,12 @@ use serde::Deserialize;
 use utoipa::IntoParams;
 
 use super::error::{ApiError, ErrorBody};
-use super::model::{AddOptions, NewPartition, PartitionList, PartitionView, Removed};
+use super::model::{AddOptions, NewPartition, PartitionList, Removed};
 use super::rates::HISTORY_SECONDS;
 use super::state::AdminState;
 use super::views::ThroughputHistory;
+use crate::actors::partition::PartitionSnapshot;
 use crate::processor::PartitionHandle;
-
-fn view(state: &AdminState, p: &PartitionHandle) -> PartitionView {
-    PartitionView::new(&p.config, p.stats.snapshot(), state.rates.get(&p.id))
-}
 
 fn find(state: &AdminState, id: &str) -> Result<std::sync::Arc<PartitionHandle>, ApiError> {
     state
@@ -40,7 +37,7 @@ pub async fn list(state: web::Data<AdminState>) -> Result<web::Json<PartitionLis
         .processor()?
         .partitions()
         .iter()
-        .map(|p| view(&state, p))
+        .map(|p| p.status.snapshot())
         .collect();
     Ok(web::Json(PartitionList { partitions }))
 }
@@ -53,7 +50,7 @@ pub async fn list(state: web::Data<AdminState>) -> Result<web::Json<PartitionLis
     tag = "partitions",
     params(("id" = String, Path, description = "partition id")),
     responses(
-        (status = 200, body = PartitionView),
+        (status = 200, body = PartitionSnapshot),
         (status = 404, description = "no such partition", body = ErrorBody),
         (status = 503, description = "the processor is starting (`starting`, e.g. Cassandra does not answer)", body = ErrorBody),
     )
@@ -61,9 +58,8 @@ pub async fn list(state: web::Data<AdminState>) -> Result<web::Json<PartitionLis
 pub async fn get(
     state: web::Data<AdminState>,
     id: web::Path<String>,
-) -> Result<web::Json<PartitionView>, ApiError> {
-    let p = find(&state, &id)?;
-    Ok(web::Json(view(&state, &p)))
+) -> Result<web::Json<PartitionSnapshot>, ApiError> {
+    Ok(web::Json(find(&state, &id)?.status.snapshot()))
 }
 
 /// Adds a partition: a new source connection, read by a new supervised actor.
@@ -79,7 +75,7 @@ pub async fn get(
     request_body = NewPartition,
     security(("bearer" = [])),
     responses(
-        (status = 201, description = "started", body = PartitionView, headers(("Location" = String, description = "`/partitions/{id}`"))),
+        (status = 201, description = "started", body = PartitionSnapshot, headers(("Location" = String, description = "`/partitions/{id}`"))),
         (status = 400, description = "the body is not the JSON this call takes (`invalid_body`), or a field is malformed or out of range (`invalid_field`, named in `field`)", body = ErrorBody),
         (status = 401, description = "no valid bearer token", body = ErrorBody, headers(("WWW-Authenticate" = String, description = "`Bearer realm=\"ssa-admin\"`"))),
         (status = 403, description = "no token is configured: mutating calls are disabled", body = ErrorBody),
@@ -104,7 +100,7 @@ pub async fn add(
     tracing::info!(partition = %handle.id, source = %handle.config.source, "partition added");
     Ok(HttpResponse::Created()
         .insert_header((header::LOCATION, format!("/partitions/{}", handle.id)))
-        .json(view(&state, &handle)))
+        .json(handle.status.snapshot()))
 }
 
 /// Removes a partition: it commits what it has read, then its actor ends.
@@ -128,13 +124,9 @@ pub async fn remove(
     state: web::Data<AdminState>,
     id: web::Path<String>,
 ) -> Result<web::Json<Removed>, ApiError> {
-    let p = find(&state, &id)?;
-    let snapshot = state.processor()?.remove_partition(&id).await?;
-    tracing::info!(partition = %id, offset = snapshot.committed_offset, "partition removed");
-    let rates = state.rates.get(&id);
-    Ok(web::Json(Removed {
-        removed: PartitionView::new(&p.config, snapshot, rates),
-    }))
+    let removed = state.processor()?.remove_partition(&id).await?;
+    tracing::info!(partition = %id, offset = removed.committed_offset, "partition removed");
+    Ok(web::Json(Removed { removed }))
 }
 
 /// Graceful stop: the partition stops reading, commits every epoch it has,
@@ -147,7 +139,7 @@ pub async fn remove(
     params(("id" = String, Path, description = "partition id")),
     security(("bearer" = [])),
     responses(
-        (status = 200, body = PartitionView),
+        (status = 200, body = PartitionSnapshot),
         (status = 401, description = "no valid bearer token", body = ErrorBody, headers(("WWW-Authenticate" = String, description = "`Bearer realm=\"ssa-admin\"`"))),
         (status = 403, description = "no token is configured: mutating calls are disabled", body = ErrorBody),
         (status = 404, description = "no such partition", body = ErrorBody),
@@ -158,11 +150,40 @@ pub async fn remove(
 pub async fn stop(
     state: web::Data<AdminState>,
     id: web::Path<String>,
-) -> Result<web::Json<PartitionView>, ApiError> {
-    let p = find(&state, &id)?;
-    state.processor()?.stop_partition(&id).await?;
+) -> Result<web::Json<PartitionSnapshot>, ApiError> {
+    let stopped = state.processor()?.stop_partition(&id).await?;
     tracing::info!(partition = %id, "partition stopped");
-    Ok(web::Json(view(&state, &p)))
+    Ok(web::Json(stopped))
+}
+
+/// Starts a partition over from offset 0: its snapshots, intents, raw rows,
+/// partial and minute rollups and dead letters are deleted and its partials leave
+/// the totals, then it reads its source from the start. For a partition whose
+/// snapshots no longer decode (`corrupt`), or one stopped on purpose; the same
+/// reset as `POST /partitions?reset=true`, under the partition's own identity.
+#[utoipa::path(
+    post,
+    operation_id = "reset_partition",
+    path = "/partitions/{id}/reset",
+    tag = "partitions",
+    params(("id" = String, Path, description = "partition id")),
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "reset; it restarts from offset 0", body = PartitionSnapshot),
+        (status = 401, description = "no valid bearer token", body = ErrorBody, headers(("WWW-Authenticate" = String, description = "`Bearer realm=\"ssa-admin\"`"))),
+        (status = 403, description = "no token is configured: mutating calls are disabled", body = ErrorBody),
+        (status = 404, description = "no such partition", body = ErrorBody),
+        (status = 409, description = "the partition is neither `stopped` nor `corrupt` (`partition_state`): stop it first", body = ErrorBody),
+        (status = 503, description = "the processor is starting (`starting`, e.g. Cassandra does not answer), an actor did not answer, or the reset could not reach its store (`unavailable`)", body = ErrorBody),
+    )
+)]
+pub async fn reset(
+    state: web::Data<AdminState>,
+    id: web::Path<String>,
+) -> Result<web::Json<PartitionSnapshot>, ApiError> {
+    let reset = state.processor()?.reset_partition(&id).await?;
+    tracing::info!(partition = %id, "partition reset over the admin api");
+    Ok(web::Json(reset))
 }
 
 /// Resumes a stopped partition from where it stopped.
@@ -174,7 +195,7 @@ pub async fn stop(
     params(("id" = String, Path, description = "partition id")),
     security(("bearer" = [])),
     responses(
-        (status = 200, body = PartitionView),
+        (status = 200, body = PartitionSnapshot),
         (status = 401, description = "no valid bearer token", body = ErrorBody, headers(("WWW-Authenticate" = String, description = "`Bearer realm=\"ssa-admin\"`"))),
         (status = 403, description = "no token is configured: mutating calls are disabled", body = ErrorBody),
         (status = 404, description = "no such partition", body = ErrorBody),
@@ -185,11 +206,10 @@ pub async fn stop(
 pub async fn start(
     state: web::Data<AdminState>,
     id: web::Path<String>,
-) -> Result<web::Json<PartitionView>, ApiError> {
-    let p = find(&state, &id)?;
-    state.processor()?.start_partition(&id).await?;
+) -> Result<web::Json<PartitionSnapshot>, ApiError> {
+    let started = state.processor()?.start_partition(&id).await?;
     tracing::info!(partition = %id, "partition started");
-    Ok(web::Json(view(&state, &p)))
+    Ok(web::Json(started))
 }
 
 #[derive(Debug, Deserialize, IntoParams)]

@@ -1,7 +1,7 @@
 //! Per-partition rates (lines in and committed per second), sampled once a
-//! second from the partitions' counters, and the last minutes of their sums
-//! (the console's throughput chart); the same pass keeps the
-//! `ssa_partitions{state}` gauge current.
+//! second from the partitions' observable state and written back into it, and
+//! the last minutes of their sums (the console's throughput chart); the same
+//! pass keeps the `ssa_partitions{state}` gauge current.
 
 use std::collections::{HashMap, VecDeque};
 use std::sync::Mutex;
@@ -10,17 +10,16 @@ use std::time::{Instant, SystemTime, UNIX_EPOCH};
 use serde::Serialize;
 use utoipa::ToSchema;
 
-use crate::actors::stats::PartitionState;
+use crate::actors::partition::Lifecycle;
 use crate::metrics;
 use crate::processor::Processor;
 
+/// One partition's counters at the last sample.
 #[derive(Debug, Clone, Copy)]
 struct Sample {
     at: Instant,
     events_in: u64,
     committed: u64,
-    in_rate: f64,
-    out_rate: f64,
 }
 
 /// Seconds of throughput history kept (one sample a second).
@@ -35,7 +34,7 @@ pub struct Throughput {
     pub committed_per_second: f64,
 }
 
-/// The latest rates by partition id, and the history of their sums.
+/// The previous sample of each partition, and the history of their rates' sums.
 #[derive(Debug, Default)]
 pub struct Rates {
     samples: Mutex<HashMap<String, Sample>>,
@@ -50,40 +49,41 @@ fn per_second(now: u64, before: u64, seconds: f64) -> f64 {
     now.saturating_sub(before) as f64 / seconds
 }
 
+fn round(v: f64) -> f64 {
+    (v * 10.0).round() / 10.0
+}
+
 impl Rates {
-    /// Takes one sample of every partition.
+    /// Takes one sample of every partition, stores its rates in its status and
+    /// their sums in the history.
     pub fn sample(&self, processor: &Processor) {
         let now = Instant::now();
-        let mut by_state = [0i64; 6];
+        let mut by_state = [0i64; Lifecycle::ALL.len()];
         let mut samples = self.samples.lock().unwrap_or_else(|e| e.into_inner());
         let partitions = processor.partitions();
         samples.retain(|id, _| partitions.iter().any(|p| &p.id == id));
         let (mut in_sum, mut out_sum) = (0.0, 0.0);
         for p in &partitions {
-            let snap = p.stats.snapshot();
-            by_state[state_index(snap.state)] += 1;
-            let next = match samples.get(&p.id) {
+            let snap = p.status.snapshot();
+            by_state[snap.state.index()] += 1;
+            let next = Sample {
+                at: now,
+                events_in: snap.events_in,
+                committed: snap.committed_offset,
+            };
+            let (in_rate, out_rate) = match samples.insert(p.id.clone(), next) {
                 Some(prev) => {
                     let secs = now.duration_since(prev.at).as_secs_f64();
-                    Sample {
-                        at: now,
-                        events_in: snap.events_in,
-                        committed: snap.committed_offset,
-                        in_rate: per_second(snap.events_in, prev.events_in, secs),
-                        out_rate: per_second(snap.committed_offset, prev.committed, secs),
-                    }
+                    (
+                        per_second(next.events_in, prev.events_in, secs),
+                        per_second(next.committed, prev.committed, secs),
+                    )
                 }
-                None => Sample {
-                    at: now,
-                    events_in: snap.events_in,
-                    committed: snap.committed_offset,
-                    in_rate: 0.0,
-                    out_rate: 0.0,
-                },
+                None => (0.0, 0.0),
             };
-            in_sum += next.in_rate;
-            out_sum += next.out_rate;
-            samples.insert(p.id.clone(), next);
+            in_sum += in_rate;
+            out_sum += out_rate;
+            p.status.set_rates(round(in_rate), round(out_rate));
         }
         drop(samples);
         let at_ms = SystemTime::now()
@@ -95,11 +95,7 @@ impl Rates {
             in_per_second: round(in_sum),
             committed_per_second: round(out_sum),
         });
-        for (i, state) in metrics::PARTITION_STATES.iter().enumerate() {
-            metrics::PARTITIONS
-                .with_label_values(&[state])
-                .set(by_state[i]);
-        }
+        metrics::record_partition_states(by_state);
     }
 
     fn record(&self, t: Throughput) {
@@ -116,32 +112,6 @@ impl Rates {
         let skip = history.len().saturating_sub(seconds);
         history.iter().skip(skip).copied().collect()
     }
-
-    /// Lines per second in and committed, over the last sampling period.
-    pub fn get(&self, id: &str) -> (f64, f64) {
-        self.samples
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .get(id)
-            .map(|s| (round(s.in_rate), round(s.out_rate)))
-            .unwrap_or((0.0, 0.0))
-    }
-}
-
-fn round(v: f64) -> f64 {
-    (v * 10.0).round() / 10.0
-}
-
-/// The position of a state in [`metrics::PARTITION_STATES`].
-fn state_index(s: PartitionState) -> usize {
-    match s {
-        PartitionState::Starting => 0,
-        PartitionState::Running => 1,
-        PartitionState::Backpressured => 2,
-        PartitionState::Restarting => 3,
-        PartitionState::Finished => 4,
-        PartitionState::Stopped => 5,
-    }
 }
 
 #[cfg(test)]
@@ -153,6 +123,7 @@ mod tests {
         assert_eq!(per_second(100, 50, 2.0), 25.0);
         assert_eq!(per_second(10, 50, 1.0), 0.0);
         assert_eq!(per_second(10, 0, 0.0), 0.0);
+        assert_eq!(round(12.345), 12.3);
     }
 
     #[test]
@@ -173,20 +144,5 @@ mod tests {
             last.iter().map(|t| t.at_ms).collect::<Vec<_>>(),
             [602, 603, 604]
         );
-    }
-
-    #[test]
-    fn state_labels_line_up() {
-        use PartitionState::*;
-        for (s, label) in [
-            (Starting, "starting"),
-            (Running, "running"),
-            (Backpressured, "backpressured"),
-            (Restarting, "restarting"),
-            (Finished, "finished"),
-            (Stopped, "stopped"),
-        ] {
-            assert_eq!(metrics::PARTITION_STATES[state_index(s)], label);
-        }
     }
 }

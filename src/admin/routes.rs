@@ -62,6 +62,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     .service(resource("/throughput", GET).route(read().to(partitions::throughput)))
     .service(resource("/partitions/{id}/start", POST).route(web::post().to(partitions::start)))
     .service(resource("/partitions/{id}/stop", POST).route(web::post().to(partitions::stop)))
+    .service(resource("/partitions/{id}/reset", POST).route(web::post().to(partitions::reset)))
     .service(resource("/partitions/{id}/kill", POST).route(web::post().to(faults::kill_partition)))
     .service(resource("/actors/sink/kill", POST).route(web::post().to(faults::kill_sink)))
     .service(resource("/actors", GET).route(read().to(faults::actors)))

@@ -1,33 +1,13 @@
 //! `GET /config` (the running configuration, secrets redacted, live values
 //! overlaid) and `PATCH /config` (live change of the tunable knobs).
 
-use std::time::Duration;
-
 use actix_web::web;
 use serde_json::{Map, Value};
 
 use super::error::{ApiError, ErrorBody};
 use super::json_int;
-use super::model::{ConfigPatch, Tunables};
 use super::state::AdminState;
-use crate::actors::tuning::TuningValues;
-
-/// The keys `PATCH /config` accepts.
-pub const TUNABLE: [&str; 4] = [
-    "flush_interval",
-    "max_epoch_events",
-    "max_inflight_epochs",
-    "sink_concurrency",
-];
-
-fn tunables(v: TuningValues) -> Tunables {
-    Tunables {
-        flush_interval: show_interval(v.flush_interval),
-        max_epoch_events: v.max_epoch_events,
-        max_inflight_epochs: v.max_inflight_epochs,
-        sink_concurrency: v.sink_concurrency,
-    }
-}
+use crate::actors::tuning::{ConfigPatch, Tunables};
 
 /// The running configuration: every section, the live partitions, the live
 /// tunable values; `cassandra.password` and `admin.token` are redacted.
@@ -60,7 +40,7 @@ pub async fn get(state: web::Data<AdminState>) -> Result<web::Json<Value>, ApiEr
     if let Value::Object(map) = &mut value {
         map.insert(
             "tunable".to_string(),
-            Value::Array(TUNABLE.iter().map(|k| Value::from(*k)).collect()),
+            Value::Array(Tunables::KEYS.iter().map(|k| Value::from(*k)).collect()),
         );
     }
     Ok(web::Json(value))
@@ -98,12 +78,12 @@ pub fn parse_patch(body: Value) -> Result<ConfigPatch, ApiError> {
             "expected a JSON object of tunable keys".into(),
         ));
     };
-    if let Some(unknown) = map.keys().find(|k| !TUNABLE.contains(&k.as_str())) {
+    if let Some(unknown) = map.keys().find(|k| !Tunables::KEYS.contains(&k.as_str())) {
         return Err(ApiError::field(
             unknown.clone(),
             format!(
                 "not a key that can change while running (tunable: {})",
-                TUNABLE.join(", ")
+                Tunables::KEYS.join(", ")
             ),
         ));
     }
@@ -116,67 +96,12 @@ pub fn parse_patch(body: Value) -> Result<ConfigPatch, ApiError> {
     Ok(patch)
 }
 
-/// `current` with the patch's values put in; ranges are checked by
-/// [`TuningValues::validate`] when the processor applies them.
-pub fn patched(mut values: TuningValues, patch: &ConfigPatch) -> Result<TuningValues, ApiError> {
-    if let Some(raw) = &patch.flush_interval {
-        values.flush_interval = duration("flush_interval", raw)?;
-    }
-    if let Some(v) = patch.max_epoch_events {
-        values.max_epoch_events = v;
-    }
-    if let Some(v) = patch.max_inflight_epochs {
-        values.max_inflight_epochs = v;
-    }
-    if let Some(v) = patch.sink_concurrency {
-        values.sink_concurrency = v;
-    }
-    Ok(values)
-}
-
-/// Parses a `flush_interval` as `PATCH /config` takes it: a whole number without
-/// leading zero, then `ms`, `s`, `m` or `h` — exactly the pattern the OpenAPI
-/// document gives, so what the document calls valid is taken. The range is
-/// checked after, with the configuration's bounds.
-pub fn parse_flush_interval(raw: &str) -> Result<Duration, String> {
-    let bad = || {
-        format!(
-            "`{}` is not a whole number of ms, s, m or h, like 250ms or 2s",
-            raw.escape_debug()
-        )
-    };
-    let split = raw.find(|c: char| !c.is_ascii_digit()).unwrap_or(raw.len());
-    let (digits, unit) = raw.split_at(split);
-    if digits.is_empty() || (digits.len() > 1 && digits.starts_with('0')) {
-        return Err(bad());
-    }
-    let n: u64 = digits.parse().map_err(|_| bad())?;
-    let secs = |per: u64| n.checked_mul(per).map(Duration::from_secs).ok_or_else(bad);
-    match unit {
-        "ms" => Ok(Duration::from_millis(n)),
-        "s" => secs(1),
-        "m" => secs(60),
-        "h" => secs(3600),
-        _ => Err(bad()),
-    }
-}
-
-/// A flush interval in the form `PATCH /config` takes (`250ms`, `2s`, `1m`, `1h`).
-fn show_interval(d: Duration) -> String {
-    if !d.subsec_nanos().is_multiple_of(1_000_000) {
-        return humantime_serde::re::humantime::format_duration(d).to_string();
-    }
-    let ms = d.as_millis();
-    match ms {
-        _ if ms > 0 && ms.is_multiple_of(3_600_000) => format!("{}h", ms / 3_600_000),
-        _ if ms > 0 && ms.is_multiple_of(60_000) => format!("{}m", ms / 60_000),
-        _ if ms > 0 && ms.is_multiple_of(1000) => format!("{}s", ms / 1000),
-        _ => format!("{ms}ms"),
-    }
-}
-
-fn duration(field: &str, raw: &str) -> Result<Duration, ApiError> {
-    parse_flush_interval(raw).map_err(|m| ApiError::field(field, m))
+/// `current` with the patch's values put in; a malformed `flush_interval` is
+/// refused here, ranges by [`Tunables::validate`] when the processor applies them.
+pub fn patched(current: Tunables, patch: &ConfigPatch) -> Result<Tunables, ApiError> {
+    patch
+        .apply(current)
+        .map_err(|m| ApiError::field("flush_interval", m))
 }
 
 /// Changes tunable knobs while running; the whole patch is validated first
@@ -213,12 +138,13 @@ pub async fn patch(
         sink_concurrency = applied.sink_concurrency,
         "tuning changed"
     );
-    Ok(web::Json(tunables(applied)))
+    Ok(web::Json(applied))
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::actors::tuning::parse_interval;
     use serde_json::json;
     use utoipa::OpenApi as _;
 
@@ -250,10 +176,10 @@ mod tests {
             parse_patch(json!([1])).unwrap_err(),
             ApiError::InvalidBody(_)
         ));
-        assert_eq!(
-            field_of(duration("flush_interval", "soon").unwrap_err()),
-            "flush_interval"
-        );
+        let soon = parse_patch(json!({"flush_interval": "soon"})).unwrap();
+        assert!(soon
+            .apply(crate::actors::tuning::Tuning::new(&Default::default()).get())
+            .is_err());
     }
 
     /// The OpenAPI pattern of `flush_interval` and the parser with the bounds
@@ -268,8 +194,7 @@ mod tests {
             .to_string();
         let re = regex::Regex::new(&pattern).unwrap();
         let bound = crate::config::bounds::FLUSH_INTERVAL;
-        let taken =
-            |s: &str| parse_flush_interval(s).is_ok_and(|d| (bound.min..=bound.max).contains(&d));
+        let taken = |s: &str| parse_interval(s).is_ok_and(|d| (bound.min..=bound.max).contains(&d));
         let mut values: Vec<String> = Vec::new();
         for unit in ["ms", "s", "m", "h", "us", "", "sec", " ms"] {
             for n in
@@ -288,9 +213,5 @@ mod tests {
         for v in &values {
             assert_eq!(re.is_match(v), taken(v), "{v:?}");
         }
-        assert_eq!(show_interval(Duration::from_millis(500)), "500ms");
-        assert_eq!(show_interval(Duration::from_secs(120)), "2m");
-        assert_eq!(show_interval(Duration::from_secs(3600)), "1h");
-        assert_eq!(show_interval(Duration::from_millis(1500)), "1500ms");
     }
 }

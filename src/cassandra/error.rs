@@ -39,6 +39,8 @@ pub enum CassandraError {
     },
     #[error("schema agreement: {0}")]
     Agreement(Box<scylla::errors::SchemaAgreementError>),
+    #[error(transparent)]
+    Task(#[from] crate::runtime::TaskFailed),
 }
 
 impl From<scylla::errors::SchemaAgreementError> for CassandraError {

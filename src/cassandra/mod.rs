@@ -9,5 +9,5 @@ pub mod tls;
 mod wait;
 
 pub use error::{CassandraError, ConnectCause};
-pub use session::{connect, consistency_of, probe};
+pub use session::{connect, consistency_of, execution_profile, probe, serial_consistency_of};
 pub use wait::{connect_when_up, session_when_up, Startup};

@@ -12,9 +12,7 @@ use crate::config::{CassandraConfig, ReplicationClass};
 /// Version recorded in `schema_version` by this build.
 pub const SCHEMA_VERSION: i32 = 2;
 
-/// Offsets per `events_raw` partition: `bucket = offset / RAW_BUCKET_SIZE` keeps
-/// Cassandra partitions bounded however long a source runs.
-pub const RAW_BUCKET_SIZE: i64 = 100_000;
+pub use crate::core::RAW_BUCKET_SIZE;
 
 /// The replication map for `CREATE KEYSPACE`.
 pub fn replication(config: &CassandraConfig) -> String {

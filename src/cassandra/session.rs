@@ -6,11 +6,11 @@ use std::time::Duration;
 use scylla::client::execution_profile::ExecutionProfile;
 use scylla::client::session::Session;
 use scylla::client::session_builder::SessionBuilder;
-use scylla::statement::Consistency;
+use scylla::statement::{Consistency, SerialConsistency};
 
 use super::tls;
 use super::{CassandraError, ConnectCause};
-use crate::config::{CassandraConfig, ConsistencyName};
+use crate::config::{CassandraConfig, ConsistencyName, SerialConsistencyName};
 
 /// Maps the config's consistency name to the driver's.
 pub fn consistency_of(name: ConsistencyName) -> Consistency {
@@ -26,16 +26,32 @@ pub fn consistency_of(name: ConsistencyName) -> Consistency {
     }
 }
 
+/// Maps the config's serial consistency name to the driver's.
+pub fn serial_consistency_of(name: SerialConsistencyName) -> SerialConsistency {
+    match name {
+        SerialConsistencyName::Serial => SerialConsistency::Serial,
+        SerialConsistencyName::LocalSerial => SerialConsistency::LocalSerial,
+    }
+}
+
+/// The session's default execution profile: every statement runs with the configured
+/// consistency, and the Paxos round of a lightweight transaction with the configured
+/// serial consistency (the driver's own default, `LOCAL_SERIAL`, is not assumed).
+pub fn execution_profile(config: &CassandraConfig) -> ExecutionProfile {
+    ExecutionProfile::builder()
+        .consistency(consistency_of(config.consistency))
+        .serial_consistency(Some(serial_consistency_of(config.serial_consistency)))
+        .request_timeout(Some(config.request_timeout))
+        .build()
+}
+
 /// Connects to the cluster. Contact points are first probed over TCP so that an
 /// unreachable node is reported as `host:port` and cause, not as a driver riddle; a
 /// failed session is explained by [`ConnectCause`] (bad password, certificate
 /// problems, TLS on one side only), naming the contact points.
 pub async fn connect(config: &CassandraConfig) -> Result<Arc<Session>, CassandraError> {
     probe_contact_points(&config.contact_points, config.connect_timeout).await?;
-    let profile = ExecutionProfile::builder()
-        .consistency(consistency_of(config.consistency))
-        .request_timeout(Some(config.request_timeout))
-        .build();
+    let profile = execution_profile(config);
     let mut builder = SessionBuilder::new()
         .known_nodes(&config.contact_points)
         .connection_timeout(config.connect_timeout)
@@ -96,4 +112,37 @@ pub async fn probe(points: &[String], timeout: Duration) -> Result<(), Vec<(Stri
         }
     }
     Err(failures)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_profile_carries_consistency_serial_consistency_and_timeout() {
+        let config = CassandraConfig {
+            consistency: ConsistencyName::Quorum,
+            request_timeout: Duration::from_secs(7),
+            ..CassandraConfig::default()
+        };
+        let profile = execution_profile(&config);
+        assert_eq!(profile.get_consistency(), Consistency::Quorum);
+        assert_eq!(
+            profile.get_serial_consistency(),
+            Some(SerialConsistency::Serial)
+        );
+        assert_eq!(profile.get_request_timeout(), Some(Duration::from_secs(7)));
+
+        let config = CassandraConfig {
+            consistency: ConsistencyName::LocalQuorum,
+            serial_consistency: SerialConsistencyName::LocalSerial,
+            ..CassandraConfig::default()
+        };
+        let profile = execution_profile(&config);
+        assert_eq!(profile.get_consistency(), Consistency::LocalQuorum);
+        assert_eq!(
+            profile.get_serial_consistency(),
+            Some(SerialConsistency::LocalSerial)
+        );
+    }
 }

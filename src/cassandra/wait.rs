@@ -117,7 +117,7 @@ fn transient(e: &CassandraError) -> bool {
         CassandraError::Schema { error, .. } => execution_transient(error),
         CassandraError::SchemaRead { .. } => true,
         CassandraError::SchemaDenied { .. } => false,
-        CassandraError::Tls(_) => false,
+        CassandraError::Tls(_) | CassandraError::Task(_) => false,
     }
 }
 

@@ -11,6 +11,7 @@ use scylla::client::session::Session;
 use scylla::statement::prepared::PreparedStatement;
 use scylla::value::CqlTimestamp;
 
+use super::chain::{Loaded, Stored};
 use super::identity::{name, parse_name};
 use super::{newest_chain, Chain, CheckpointError, Identity, StoredIdentity};
 use crate::core::{decode, reassemble, split_chunks, Snapshot, SnapshotKind};
@@ -22,6 +23,7 @@ pub struct CassandraStore {
     select_all: PreparedStatement,
     select_one: PreparedStatement,
     prune: PreparedStatement,
+    truncate: PreparedStatement,
     remove_all: PreparedStatement,
     identity_select: PreparedStatement,
     identity_insert: PreparedStatement,
@@ -35,8 +37,11 @@ fn store_err(what: &'static str, partition: &str, e: impl std::fmt::Display) -> 
     }
 }
 
-/// One row of the `checkpoints` table as read back: (seq, chunk, chunks, data).
-pub type ChunkRow = (i64, i32, i32, Vec<u8>);
+/// One row of the `checkpoints` table as read back: seq, chunk index, chunk count,
+/// offset column, bytes.
+pub type ChunkRow = (i64, i32, i32, Option<i64>, Vec<u8>);
+/// One chunk of a snapshot: index, count, offset column, bytes.
+type Chunk = (i32, i32, Option<i64>, Vec<u8>);
 type IdentityRow = (String, String, i32, i32, String, bool);
 
 impl CassandraStore {
@@ -61,15 +66,19 @@ impl CassandraStore {
             ))
             .await?,
             select_all: prep(format!(
-                "SELECT seq, chunk, chunks, data FROM {keyspace}.checkpoints WHERE partition_id = ?"
+                "SELECT seq, chunk, chunks, offset, data FROM {keyspace}.checkpoints WHERE partition_id = ?"
             ))
             .await?,
             select_one: prep(format!(
-                "SELECT seq, chunk, chunks, data FROM {keyspace}.checkpoints WHERE partition_id = ? AND seq = ?"
+                "SELECT seq, chunk, chunks, offset, data FROM {keyspace}.checkpoints WHERE partition_id = ? AND seq = ?"
             ))
             .await?,
             prune: prep(format!(
                 "DELETE FROM {keyspace}.checkpoints WHERE partition_id = ? AND seq < ?"
+            ))
+            .await?,
+            truncate: prep(format!(
+                "DELETE FROM {keyspace}.checkpoints WHERE partition_id = ? AND seq > ?"
             ))
             .await?,
             remove_all: prep(format!(
@@ -158,32 +167,38 @@ impl CassandraStore {
             .map_err(|e| store_err("reading snapshots", partition, e))
     }
 
-    /// Joins the chunks of each seq and decodes them; `None` for a seq whose chunks
-    /// are incomplete or whose bytes do not decode.
-    pub fn assemble(rows: Vec<ChunkRow>) -> BTreeMap<u64, Option<Snapshot>> {
-        let mut by_seq: BTreeMap<u64, Vec<(i32, i32, Vec<u8>)>> = BTreeMap::new();
-        for (seq, chunk, chunks, data) in rows {
+    /// Joins the chunks of each seq and decodes them: incomplete and undecodable
+    /// seqs are kept as such, for [`newest_chain`] to fall back past.
+    pub fn assemble(rows: Vec<ChunkRow>) -> BTreeMap<u64, Loaded> {
+        let mut by_seq: BTreeMap<u64, Vec<Chunk>> = BTreeMap::new();
+        for (seq, chunk, chunks, offset, data) in rows {
             by_seq
                 .entry(seq as u64)
                 .or_default()
-                .push((chunk, chunks, data));
+                .push((chunk, chunks, offset, data));
         }
         by_seq
             .into_iter()
             .map(|(seq, mut parts)| {
                 parts.sort_by_key(|p| p.0);
                 let expected = parts.first().map(|p| p.1).unwrap_or(0);
+                let offset = parts.first().and_then(|p| p.2).map(|o| o as u64);
                 let complete = parts.len() >= expected as usize
                     && parts
                         .iter()
                         .take(expected as usize)
                         .enumerate()
                         .all(|(i, p)| p.0 == i as i32 && p.1 == expected);
-                let snap = complete.then(|| {
-                    let bytes = reassemble(parts.into_iter().take(expected as usize).map(|p| p.2));
-                    decode(&bytes).ok()
-                });
-                (seq, snap.flatten())
+                let snapshot = if complete {
+                    let bytes = reassemble(parts.into_iter().take(expected as usize).map(|p| p.3));
+                    match decode(&bytes) {
+                        Ok(s) => Stored::Ok(s),
+                        Err(e) => Stored::Corrupt(e.to_string()),
+                    }
+                } else {
+                    Stored::Incomplete
+                };
+                (seq, Loaded::new(snapshot, offset))
             })
             .collect()
     }
@@ -260,6 +275,14 @@ impl CassandraStore {
             .execute_unpaged(&self.remove_all, (partition,))
             .await
             .map_err(|e| store_err("removing snapshots", partition, e))?;
+        Ok(())
+    }
+
+    pub async fn truncate_after(&self, partition: &str, seq: u64) -> Result<(), CheckpointError> {
+        self.session
+            .execute_unpaged(&self.truncate, (partition, seq as i64))
+            .await
+            .map_err(|e| store_err("removing snapshots after a fallback", partition, e))?;
         Ok(())
     }
 

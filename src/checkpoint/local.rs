@@ -7,6 +7,7 @@
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
+use super::chain::{Loaded, Stored};
 use super::{newest_chain, Chain, CheckpointError, StoredIdentity};
 use crate::core::{decode, Snapshot};
 
@@ -119,13 +120,23 @@ impl LocalStore {
         Ok(seqs)
     }
 
-    async fn read(&self, partition: &str, seq: u64) -> Result<Option<Snapshot>, CheckpointError> {
+    /// A file is whole or absent (written then renamed): one that fails its
+    /// checks is corrupt. Its offset is known only from its decoded bytes.
+    async fn read(&self, partition: &str, seq: u64) -> Result<Loaded, CheckpointError> {
         let path = self.file(partition, seq)?;
-        match tokio::fs::read(&path).await {
-            Ok(bytes) => Ok(decode(&bytes).ok()),
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
-            Err(e) => Err(io(&path)(e)),
-        }
+        let snapshot = match tokio::fs::read(&path).await {
+            Ok(bytes) => match decode(&bytes) {
+                Ok(s) => Stored::Ok(s),
+                Err(e) => Stored::Corrupt(e.to_string()),
+            },
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Stored::Incomplete,
+            Err(e) => return Err(io(&path)(e)),
+        };
+        let offset = match &snapshot {
+            Stored::Ok(s) => Some(s.offset),
+            _ => None,
+        };
+        Ok(Loaded::new(snapshot, offset))
     }
 
     pub async fn load(&self, partition: &str) -> Result<Chain, CheckpointError> {
@@ -134,6 +145,16 @@ impl LocalStore {
             decoded.insert(seq, self.read(partition, seq).await?);
         }
         Ok(newest_chain(decoded))
+    }
+
+    pub async fn truncate_after(&self, partition: &str, after: u64) -> Result<(), CheckpointError> {
+        for seq in self.seqs(partition).await? {
+            if seq > after {
+                let path = self.file(partition, seq)?;
+                tokio::fs::remove_file(&path).await.map_err(io(&path))?;
+            }
+        }
+        Ok(())
     }
 
     pub async fn prune(&self, partition: &str, below: u64) -> Result<(), CheckpointError> {

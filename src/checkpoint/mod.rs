@@ -11,7 +11,7 @@ mod local;
 mod store;
 
 pub use cassandra::{CassandraStore, ChunkRow};
-pub use chain::{newest_chain, Chain};
+pub use chain::{newest_chain, Chain, Fallback, Loaded, Stored};
 pub use error::CheckpointError;
 pub use identity::{Identity, IdentityMismatch, SourceKind, StoredIdentity};
 pub use local::LocalStore;

@@ -57,6 +57,16 @@ impl CheckpointStore {
         }
     }
 
+    /// Deletes every snapshot newer than `seq`: after a fallback to the chain
+    /// ending at `seq`, so that the epochs written next start a new chain instead
+    /// of mixing with the lost one.
+    pub async fn truncate_after(&self, partition: &str, seq: u64) -> Result<(), CheckpointError> {
+        match self {
+            CheckpointStore::Cassandra(s) => s.truncate_after(partition, seq).await,
+            CheckpointStore::Local(s) => s.truncate_after(partition, seq).await,
+        }
+    }
+
     /// Deletes every snapshot older than `seq`.
     pub async fn prune(&self, partition: &str, seq: u64) -> Result<(), CheckpointError> {
         match self {

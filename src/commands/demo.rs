@@ -17,7 +17,8 @@ use crate::cassandra::Startup;
 use crate::cli::{init_tracing, GlobalArgs};
 use crate::config::{Overrides, PartitionConfig, SinkKind, SourceMode};
 use crate::gen::{serve, ServeMode, ServeOptions};
-use crate::processor::{io_runtime, Processor};
+use crate::processor::Processor;
+use crate::runtime::{io_runtime, on_io};
 
 #[derive(Debug, clap::Args)]
 pub struct DemoArgs {
@@ -96,7 +97,7 @@ pub fn run(global: &GlobalArgs, args: DemoArgs) -> anyhow::Result<ExitCode> {
             if args.fresh {
                 let cfg = config.cassandra.clone();
                 let startup = startup.clone();
-                io.spawn(async move {
+                on_io(io.handle(), "dropping the keyspace", async move {
                     let session = crate::cassandra::session_when_up(&cfg, &startup).await?;
                     session
                         .query_unpaged(format!("DROP KEYSPACE IF EXISTS {}", cfg.keyspace), ())
@@ -104,7 +105,7 @@ pub fn run(global: &GlobalArgs, args: DemoArgs) -> anyhow::Result<ExitCode> {
                         .with_context(|| format!("dropping keyspace {}", cfg.keyspace))?;
                     Ok::<_, anyhow::Error>(())
                 })
-                .await??;
+                .await?;
             }
             Processor::start_waiting(config, io.handle().clone(), startup.clone(), &[])
                 .await
@@ -148,12 +149,17 @@ pub fn run(global: &GlobalArgs, args: DemoArgs) -> anyhow::Result<ExitCode> {
         }
         let status = Status::new(!args.quiet && std::io::stderr().is_terminal());
         let mut ticker = tokio::time::interval(Duration::from_millis(if status.tty { 1000 } else { 5000 }));
+        let done = async {
+            match cycles.as_range() {
+                Some(_) => processor.finished().await,
+                None => std::future::pending().await,
+            }
+        };
+        tokio::pin!(done);
         let interrupted = loop {
             tokio::select! {
                 _ = tokio::signal::ctrl_c() => break true,
-                _ = tokio::time::sleep(Duration::from_millis(20)) => {
-                    if cycles.as_range().is_some() && processor.all_finished() { break false; }
-                }
+                _ = &mut done => break false,
                 _ = ticker.tick() => if !args.quiet { status.print(&processor, gen_counters.lines_served()) },
             }
         };

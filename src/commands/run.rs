@@ -9,7 +9,8 @@ use std::time::Duration;
 use crate::cassandra::Startup;
 use crate::cli::{init_tracing, GlobalArgs};
 use crate::config::{ConfigError, Overrides, SinkKind};
-use crate::processor::{io_runtime, Processor};
+use crate::processor::Processor;
+use crate::runtime::io_runtime;
 
 #[derive(Debug, clap::Args)]
 pub struct RunArgs {
@@ -76,17 +77,19 @@ pub fn run(global: &GlobalArgs, args: RunArgs) -> anyhow::Result<ExitCode> {
             partitions = processor.partitions().len(),
             "processor running"
         );
-        loop {
-            tokio::select! {
-                _ = tokio::signal::ctrl_c() => break,
-                _ = term.recv() => break,
-                _ = tokio::time::sleep(Duration::from_millis(50)) => {
-                    if args.exit_when_done && processor.all_finished() {
-                        processor.flush().await;
-                        tracing::info!("every source ended and is committed");
-                        return Ok(ExitCode::SUCCESS);
-                    }
-                }
+        let done = async {
+            match args.exit_when_done {
+                true => processor.finished().await,
+                false => std::future::pending().await,
+            }
+        };
+        tokio::select! {
+            _ = tokio::signal::ctrl_c() => {}
+            _ = term.recv() => {}
+            _ = done => {
+                processor.flush().await;
+                tracing::info!("every source ended and is committed");
+                return Ok(ExitCode::SUCCESS);
             }
         }
         tracing::info!("stopping: committing what was read");

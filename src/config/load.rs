@@ -55,16 +55,22 @@ pub fn load_from_str(
         }
         figment = figment.merge(Toml::string(text));
     }
+    let escaped = escaped_env();
+    let names: Vec<String> = escaped.iter().map(|(name, _)| name.clone()).collect();
     figment = figment.merge(
         Env::prefixed("SSA_")
-            .filter(|key| {
+            .filter(move |key| {
+                let is = |name: &str| key.as_str().eq_ignore_ascii_case(name);
                 key.as_str().contains("__")
-                    && !STRING_ENV
-                        .iter()
-                        .any(|(var, _)| key.as_str().eq_ignore_ascii_case(&var[4..]))
+                    && !STRING_ENV.iter().any(|(var, _)| is(&var[4..]))
+                    && !names.iter().any(|name| is(name))
             })
             .split("__"),
     );
+    for (name, value) in escaped {
+        let path = name.to_ascii_lowercase().replace("__", ".");
+        figment = figment.merge(Serialized::default(&path, value));
+    }
     for (var, key) in STRING_ENV {
         if let Ok(value) = std::env::var(var) {
             figment = figment.merge(Serialized::default(key, value));
@@ -94,6 +100,35 @@ pub fn load_from_str(
     config.validate()?;
     config.check_tls_files()?;
     Ok(config)
+}
+
+/// The `SSA_SECTION__KEY` variables (without the prefix) whose values hold a
+/// multi-byte character and a backslash, each read as a TOML value (a plain
+/// string when it is not one). figment's own reader of such values indexes its
+/// quoted strings by character count as if it were bytes, and panics when a
+/// multi-byte character comes before an escape.
+fn escaped_env() -> Vec<(String, toml::Value)> {
+    std::env::vars_os()
+        .filter_map(|(name, value)| {
+            let (name, value) = (name.into_string().ok()?, value.into_string().ok()?);
+            let rest = name
+                .get(..4)?
+                .eq_ignore_ascii_case("SSA_")
+                .then(|| &name[4..])?;
+            let plain = value.is_ascii() || !value.contains('\\');
+            let string = STRING_ENV
+                .iter()
+                .any(|(var, _)| var.eq_ignore_ascii_case(&name));
+            if plain || string || !rest.contains("__") {
+                return None;
+            }
+            let parsed = toml::from_str::<toml::Table>(&format!("v = {value}"))
+                .ok()
+                .and_then(|mut table| table.remove("v"))
+                .unwrap_or_else(|| toml::Value::String(value.clone()));
+            Some((rest.to_string(), parsed))
+        })
+        .collect()
 }
 
 /// Turns figment's error into one naming the key path and the layer it came
@@ -129,6 +164,7 @@ fn describe(error: figment::Error, file: Option<&Path>) -> ConfigError {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::config::{ConsistencyName, SerialConsistencyName};
     use std::io::Write;
 
     fn write(text: &str) -> tempfile::NamedTempFile {
@@ -190,6 +226,67 @@ mod tests {
             .to_string();
         assert!(err.contains("admin.token"), "{err}");
         assert!(!err.contains("918273645"), "{err}");
+    }
+
+    #[test]
+    fn a_cluster_at_quorum_with_serial_lightweight_transactions_loads() {
+        let file = write(
+            "[cassandra]\ncontact_points = [\"10.0.0.1:9042\", \"10.0.0.2:9042\", \"10.0.0.3:9042\"]\n\
+             replication_factor = 3\nconsistency = \"quorum\"\nserial_consistency = \"serial\"\n",
+        );
+        let config = load(Some(file.path()), &Overrides::default()).unwrap();
+        assert_eq!(config.cassandra.contact_points.len(), 3);
+        assert_eq!(config.cassandra.replication_factor, 3);
+        assert_eq!(config.cassandra.consistency, ConsistencyName::Quorum);
+        assert_eq!(
+            config.cassandra.serial_consistency,
+            SerialConsistencyName::Serial
+        );
+
+        for name in ["local_serial", "LOCAL_SERIAL"] {
+            let file = write(&format!("[cassandra]\nserial_consistency = \"{name}\"\n"));
+            let config = load(Some(file.path()), &Overrides::default()).unwrap();
+            assert_eq!(
+                config.cassandra.serial_consistency,
+                SerialConsistencyName::LocalSerial
+            );
+        }
+        let file = write("[cassandra]\nserial_consistency = \"SERIAL\"\n");
+        let config = load(Some(file.path()), &Overrides::default()).unwrap();
+        assert_eq!(
+            config.cassandra.serial_consistency,
+            SerialConsistencyName::Serial
+        );
+    }
+
+    #[test]
+    fn serial_consistency_defaults_to_serial() {
+        assert_eq!(
+            Config::default().cassandra.serial_consistency,
+            SerialConsistencyName::Serial
+        );
+    }
+
+    #[test]
+    fn a_serial_consistency_that_is_not_serial_names_the_key_and_the_choices() {
+        // A plain consistency level is no serial consistency, and neither is a typo.
+        for bad in ["\"quorum\"", "\"local_quorum\"", "\"SERIALS\"", "\"\"", "1"] {
+            let file = write(&format!("[cassandra]\nserial_consistency = {bad}\n"));
+            let err = load(Some(file.path()), &Overrides::default())
+                .unwrap_err()
+                .to_string();
+            assert!(err.contains("cassandra.serial_consistency"), "{bad}: {err}");
+            assert!(err.contains(&file.path().display().to_string()), "{err}");
+            if bad.starts_with('"') {
+                assert!(
+                    err.contains(&format!(
+                        "`{}` is not a serial consistency",
+                        bad.trim_matches('"')
+                    )) && err.contains("`serial` or `local_serial`"),
+                    "{bad}: {err}"
+                );
+            }
+        }
     }
 
     #[test]

@@ -31,6 +31,8 @@ pub struct CassandraConfig {
     /// Per-datacenter replication factors, used with `NetworkTopologyStrategy`.
     pub datacenters: BTreeMap<String, u32>,
     pub consistency: ConsistencyName,
+    /// Consistency of the Paxos round of lightweight transactions (`IF` conditions).
+    pub serial_consistency: SerialConsistencyName,
     pub username: String,
     pub password: String,
     #[serde(with = "humantime_serde")]
@@ -50,6 +52,7 @@ impl std::fmt::Debug for CassandraConfig {
             .field("replication_factor", &self.replication_factor)
             .field("datacenters", &self.datacenters)
             .field("consistency", &self.consistency)
+            .field("serial_consistency", &self.serial_consistency)
             .field("username", &self.username)
             .field("password", &redacted(&self.password))
             .field("connect_timeout", &self.connect_timeout)
@@ -76,6 +79,7 @@ impl Default for CassandraConfig {
             replication_factor: 1,
             datacenters: BTreeMap::new(),
             consistency: ConsistencyName::LocalQuorum,
+            serial_consistency: SerialConsistencyName::Serial,
             username: String::new(),
             password: String::new(),
             connect_timeout: Duration::from_secs(5),
@@ -107,6 +111,31 @@ pub enum ConsistencyName {
     LocalOne,
     LocalQuorum,
     EachQuorum,
+}
+
+/// Serial consistency of lightweight transactions: a Paxos quorum of all replicas
+/// (`serial`) or of the local datacenter's (`local_serial`). Read in any case, as CQL
+/// writes them `SERIAL` and `LOCAL_SERIAL`; anything else, a plain consistency level
+/// included, is refused naming both.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SerialConsistencyName {
+    Serial,
+    LocalSerial,
+}
+
+impl<'de> Deserialize<'de> for SerialConsistencyName {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let name = String::deserialize(deserializer)?;
+        match name.to_ascii_lowercase().as_str() {
+            "serial" => Ok(SerialConsistencyName::Serial),
+            "local_serial" => Ok(SerialConsistencyName::LocalSerial),
+            _ => Err(serde::de::Error::custom(format!(
+                "`{}` is not a serial consistency: lightweight transactions take `serial` or `local_serial`",
+                name.escape_debug()
+            ))),
+        }
+    }
 }
 
 /// TLS towards the cluster (rustls).
@@ -249,8 +278,9 @@ impl Default for LogConfig {
 }
 
 /// How a partition reads its source.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "lowercase")]
+#[schema(as = ModeView)]
 pub enum SourceMode {
     /// `SUBSCRIBE p P offset` to an `ssa gen --mode partitioned` server: exactly-once.
     Replayable,

@@ -4,7 +4,7 @@
 use super::bad_line::BadLine;
 use super::frame::Frame;
 use super::parse::parse_line;
-use super::state::PartitionState;
+use super::state::RollupState;
 use crate::format::Format;
 
 /// What one frame added to the open epoch.
@@ -18,7 +18,7 @@ pub struct IngestStats {
 /// called for a line that is skipped (it still takes the offset).
 #[inline]
 pub fn ingest_line(
-    state: &mut PartitionState,
+    state: &mut RollupState,
     format: Format,
     line: &[u8],
     ingest_ms: i64,
@@ -43,7 +43,7 @@ pub fn ingest_line(
 /// (a replayable source resends it); a pushing source may pass its bytes to
 /// [`ingest_line`] instead.
 pub fn ingest_frame(
-    state: &mut PartitionState,
+    state: &mut RollupState,
     format: Format,
     frame: &Frame,
     ingest_ms: i64,
@@ -89,7 +89,7 @@ mod tests {
         );
         let mut codec = ChunkCodec::new(1024, 64);
         let mut buf = BytesMut::from(input.as_bytes());
-        let mut state = PartitionState::new("p", StateOptions::default());
+        let mut state = RollupState::new("p", StateOptions::default());
         let mut bad = Vec::new();
         let mut total = IngestStats::default();
         let mut tail = None;

@@ -30,7 +30,7 @@ pub struct RawRow {
     pub minute_ms: i64,
 }
 
-/// The result of [`PartitionState::seal_epoch`](super::state::PartitionState::seal_epoch).
+/// The result of [`RollupState::seal_epoch`](super::state::RollupState::seal_epoch).
 /// Serializable so it can be recorded as the epoch's intent before the writes.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SealedEpoch {

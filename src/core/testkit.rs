@@ -10,7 +10,7 @@ use super::bucket::MINUTE_MS;
 use super::event::EventRef;
 use super::key::Key;
 use super::rollup::Rollup;
-use super::state::PartitionState;
+use super::state::RollupState;
 
 pub const NAMES: [&str; 6] = ["a", "b", "c", "dd", "e-f", "événement"];
 
@@ -76,7 +76,7 @@ pub struct View {
     pub minutes: BTreeMap<(Key, i64), Rollup>,
 }
 
-pub fn view(st: &PartitionState) -> View {
+pub fn view(st: &RollupState) -> View {
     View {
         epoch: st.epoch(),
         offset: st.offset(),

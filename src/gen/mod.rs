@@ -1,7 +1,8 @@
 //! The deterministic data generator and its TCP server (`ssa gen`).
 //!
 //! - `hash`, `normal`, `words`: the stable functions a cycle's fields are drawn from.
-//! - `workload`: cycle → event → line, in the seed, CSV or JSON layout.
+//! - `workload`: cycle → event.
+//! - `line`: an event's line, in the seed, CSV or JSON layout.
 //! - `truth`: the expected rollups of a cycle range (`ssa verify`, `--truth`).
 //! - `cycles`: cycle ranges and the cycles of a partition.
 //! - `subscribe`: the partitioned mode's request line.
@@ -13,6 +14,7 @@ mod cli;
 mod cycles;
 mod error;
 mod hash;
+mod line;
 mod normal;
 mod rate;
 mod server;

@@ -7,6 +7,7 @@ use crate::actors::checkpoint::{LoadIdentity, RecordIdentity};
 use crate::actors::merger::Purge;
 use crate::checkpoint::{Identity, StoredIdentity};
 use crate::config::PartitionConfig;
+use crate::runtime::on_io;
 
 /// What admitting a partition takes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -63,7 +64,7 @@ impl Processor {
                     self.record_identity(&part.id, identity, false, false)
                         .await?
                 }
-                Admission::Reset => self.reset_partition(&part.id, identity).await?,
+                Admission::Reset => self.start_over(&part.id, identity).await?,
             }
         }
         Ok(())
@@ -94,19 +95,23 @@ impl Processor {
     /// intents, rows and dead letters are deleted and its partials leave the totals.
     /// The new identity is recorded first with `reset_pending`, so that a reset
     /// cut short is finished on the next start.
-    async fn reset_partition(&self, id: &str, identity: Identity) -> Result<(), ProcessorError> {
+    pub(super) async fn start_over(
+        &self,
+        id: &str,
+        identity: Identity,
+    ) -> Result<(), ProcessorError> {
         let index = self.index_of(id)?;
         self.record_identity(id, identity, true, true).await?;
         let keys = match self.cassandra.clone() {
             Some(sink) => {
                 let p = id.to_string();
-                self.io
-                    .spawn(async move { sink.purge_partition(&p).await })
-                    .await
-                    .map_err(|e| ProcessorError::Unavailable(e.to_string()))?
-                    .map_err(|e| {
-                        ProcessorError::Unavailable(format!("resetting partition {id}: {e}"))
-                    })?
+                on_io(&self.io, "resetting a partition", async move {
+                    sink.purge_partition(&p).await
+                })
+                .await
+                .map_err(|e| {
+                    ProcessorError::Unavailable(format!("resetting partition {id}: {e}"))
+                })?
             }
             None => Vec::new(),
         };

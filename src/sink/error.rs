@@ -1,5 +1,7 @@
 //! Errors of writing to and reading from Cassandra.
 
+use crate::runtime::TaskFailed;
+
 /// A failed sink step; the message names the step and the partition.
 #[derive(Debug, thiserror::Error)]
 pub enum SinkError {
@@ -22,19 +24,16 @@ pub enum SinkError {
         partition: String,
         message: String,
     },
-    #[error("sink: {0}")]
-    Internal(String),
     #[error("decoding {what} of partition {partition}: {message}")]
     Decode {
         what: &'static str,
         partition: String,
         message: String,
     },
-}
-
-impl SinkError {
-    /// A task or channel failure around a write.
-    pub fn internal(message: impl Into<String>) -> Self {
-        SinkError::Internal(message.into())
-    }
+    #[error("{0}: abandoned, the partition restarted")]
+    Abandoned(&'static str),
+    #[error("the sink is closed")]
+    Closed,
+    #[error(transparent)]
+    Task(#[from] TaskFailed),
 }

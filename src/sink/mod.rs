@@ -1,12 +1,23 @@
 //! Where sealed epochs go: Cassandra through the `scylla` driver.
+//!
+//! - `cassandra`: the sink — session, concurrency cap, batches.
+//! - `statements`: the statements it prepares once.
+//! - `epoch`: writing a sealed epoch (intent, raw rows, rollups, dead letters).
+//! - `repair`: reading intents and executing a repair plan after a restore.
+//! - `totals`: writing `rollups_total`.
+//! - `purge`: deleting every row of a partition that is reset.
+//! - `clock`: the write timestamps every row carries.
 
 mod cassandra;
 mod clock;
+mod epoch;
 mod error;
-mod intent;
 mod purge;
+mod repair;
+mod statements;
+mod totals;
 
-pub use cassandra::{CassandraSink, DeadLetter, EpochWrite};
+pub use cassandra::CassandraSink;
 pub use clock::write_timestamp;
+pub use epoch::{DeadLetter, EpochWrite};
 pub use error::SinkError;
-pub use intent::Intent;

@@ -16,6 +16,7 @@ use scylla::statement::unprepared::Statement;
 use scylla::value::CqlTimestamp;
 use uuid::Uuid;
 
+use super::statements::prepare;
 use super::{CassandraSink, SinkError};
 use crate::core::Key;
 
@@ -129,16 +130,9 @@ impl CassandraSink {
             .await
             .map_err(|e| err(&e))?;
 
-        let prepare = |what: &'static str, cql: String| async move {
-            self.session
-                .prepare(cql)
-                .await
-                .map_err(|source| SinkError::Prepare {
-                    what,
-                    source: Box::new(source),
-                })
-        };
+        let session = &*self.session;
         let raw = prepare(
+            session,
             "events_raw reset",
             format!(
                 "DELETE FROM {ks}.events_raw USING TIMESTAMP ? WHERE partition_id = ? AND bucket = ?"
@@ -146,6 +140,7 @@ impl CassandraSink {
         )
         .await?;
         let partials = prepare(
+            session,
             "rollups_by_partition reset",
             format!(
                 "DELETE FROM {ks}.rollups_by_partition USING TIMESTAMP ? \
@@ -154,6 +149,7 @@ impl CassandraSink {
         )
         .await?;
         let minute = prepare(
+            session,
             "rollups_by_minute reset",
             format!(
                 "DELETE FROM {ks}.rollups_by_minute USING TIMESTAMP ? \
@@ -163,35 +159,19 @@ impl CassandraSink {
         .await?;
         let (raw, partials, minute) = (&raw, &partials, &minute);
         let mut deletes: Vec<BoxFuture<'_, Result<(), SinkError>>> = Vec::new();
-        deletes.extend(buckets.iter().map(|b| {
-            async move {
-                self.session
-                    .execute_unpaged(raw, (ts, p, *b))
-                    .await
-                    .map(|_| ())
-                    .map_err(Self::write_err("raw events (reset)", p))
-            }
-            .boxed()
-        }));
+        deletes.extend(
+            buckets
+                .iter()
+                .map(|b| self.exec(raw, (ts, p, *b), "raw events (reset)", p).boxed()),
+        );
         deletes.extend(franchises.iter().map(|f| {
-            async move {
-                self.session
-                    .execute_unpaged(partials, (ts, p, *f))
-                    .await
-                    .map(|_| ())
-                    .map_err(Self::write_err("partial rollups (reset)", p))
-            }
-            .boxed()
+            self.exec(partials, (ts, p, *f), "partial rollups (reset)", p)
+                .boxed()
         }));
         deletes.extend(minutes.iter().map(|(f, m, name)| {
-            async move {
-                self.session
-                    .execute_unpaged(minute, (ts, *f, *m, name.as_str(), p))
-                    .await
-                    .map(|_| ())
-                    .map_err(Self::write_err("minute rollups (reset)", p))
-            }
-            .boxed()
+            let values = (ts, *f, *m, name.as_str(), p);
+            self.exec(minute, values, "minute rollups (reset)", p)
+                .boxed()
         }));
         self.run_all(deletes).await?;
         tracing::info!(

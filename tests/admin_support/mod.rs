@@ -348,6 +348,40 @@ impl SsaProcess {
     }
 }
 
+impl SsaProcess {
+    /// Ctrl-C: the process commits what it read and exits; returns its exit code
+    /// and stdout.
+    pub fn interrupt(self) -> (i32, String) {
+        let pid = self.child.id() as libc::pid_t;
+        // SAFETY: signals our own child process, which is still running.
+        unsafe { libc::kill(pid, libc::SIGINT) };
+        self.wait(Duration::from_secs(120))
+    }
+
+    /// Ctrl-C to `ssa demo --hold` once everything is committed and it holds.
+    pub fn interrupt_held(self) -> (i32, String) {
+        wait_for_log(
+            &self.log,
+            "holding: the console stays up",
+            Duration::from_secs(300),
+        );
+        self.interrupt()
+    }
+}
+
+/// Waits until the log file holds `needle`, or panics after `limit`.
+pub fn wait_for_log(log: &Path, needle: &str, limit: Duration) {
+    let started = Instant::now();
+    while !std::fs::read_to_string(log).is_ok_and(|text| text.contains(needle)) {
+        assert!(
+            started.elapsed() < limit,
+            "no `{needle}` in the log within {limit:?}:\n{}",
+            tail(log, 40)
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
 impl Drop for SsaProcess {
     fn drop(&mut self) {
         if let Ok(None) = self.child.try_wait() {

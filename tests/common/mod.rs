@@ -71,7 +71,9 @@ pub fn ssa_bin() -> &'static str {
 
 use std::net::SocketAddr;
 use std::ops::Range;
-use std::time::{Duration, Instant};
+use std::time::Duration;
+
+use ssa::actors::supervision::RestartCause;
 
 use ssa::commands::verify::{Report, VerifyArgs};
 use ssa::commands::workload::WorkloadArgs;
@@ -125,14 +127,17 @@ pub fn replayable_partitions(addr: SocketAddr, n: u32, format: Format) -> Vec<Pa
         .collect()
 }
 
-/// Fault injection while a run goes on.
+/// Fault injection while a run goes on. The kills are spread over the run by
+/// progress, not by time: kill `j` of `n` lands once `(j + 1) / (n + 1)` of the
+/// expected events are committed, so every kill lands while data flows, however
+/// fast or slow the machine.
 #[derive(Debug, Clone, Default)]
 pub struct Faults {
-    /// Kill a partition actor this many times, one every `every`.
+    /// Kill partition actors (in turn) this many times; each kill is made once the
+    /// previous one has restarted its actor.
     pub partition_kills: u32,
     pub sink_kills: u32,
     pub checkpoint_kills: u32,
-    pub every: Duration,
 }
 
 /// What a run looked like from inside.
@@ -142,11 +147,45 @@ pub struct RunOutcome {
     pub killed_restarts: u64,
     pub lost_events: u64,
     pub committed: u64,
+    /// The most uncommitted epochs any partition showed at any change of state.
     pub max_inflight_seen: u64,
-    pub backpressured_seen: bool,
 }
 
-/// Runs the processor until every partition has finished (or `limit` passes).
+/// Lines committed by every partition together.
+pub fn committed(processor: &Processor) -> u64 {
+    processor
+        .partitions()
+        .iter()
+        .map(|p| p.status.committed_offset())
+        .sum()
+}
+
+/// Waits until `done` holds, re-checked on every change of a partition's phase,
+/// backpressure or commit, and every 10 ms for what moves without one (lines
+/// read); panics after `limit`.
+pub async fn wait_until(
+    processor: &Processor,
+    limit: Duration,
+    what: &str,
+    mut done: impl FnMut(&Processor) -> bool,
+) {
+    let mut changes = processor.changes();
+    let deadline = tokio::time::Instant::now() + limit;
+    while !done(processor) {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "{what}: not within {limit:?}: {:?}",
+            processor.snapshots()
+        );
+        tokio::select! {
+            _ = changes.changed() => {}
+            _ = tokio::time::sleep(Duration::from_millis(10)) => {}
+        }
+    }
+}
+
+/// Runs the processor until every partition has finished (or `limit` passes),
+/// making the kills of `faults` on the way.
 pub fn run_processor(
     config: Config,
     io: &tokio::runtime::Runtime,
@@ -154,52 +193,59 @@ pub fn run_processor(
     faults: Faults,
     limit: Duration,
 ) -> RunOutcome {
+    let events = expected.as_ref().map(|(range, _)| range.end - range.start);
+    run_processor_with(config, io, expected, limit, move |p| {
+        inject(p, faults, events, limit)
+    })
+}
+
+/// Runs the processor, first through `during` (which may wait for states of the
+/// run and act on it), then until every partition has finished (or `limit` passes).
+pub fn run_processor_with<F, Fut>(
+    config: Config,
+    io: &tokio::runtime::Runtime,
+    expected: Option<(Range<u64>, u32)>,
+    limit: Duration,
+    during: F,
+) -> RunOutcome
+where
+    F: FnOnce(Arc<Processor>) -> Fut,
+    Fut: std::future::Future<Output = ()>,
+{
     let handle = io.handle().clone();
     actix::System::new().block_on(async move {
-        let processor = Processor::start(config, handle)
-            .await
-            .expect("processor starts");
+        let processor = Arc::new(
+            Processor::start(config, handle)
+                .await
+                .expect("processor starts"),
+        );
         if let Some((range, _)) = &expected {
             processor.expect_range(range.clone());
         }
-        let started = Instant::now();
-        let mut next_fault = started + faults.every;
-        let (mut pk, mut sk, mut ck) = (0, 0, 0);
         let mut max_inflight = 0;
-        let mut backpressured = false;
-        while !processor.all_finished() {
-            assert!(
-                started.elapsed() < limit,
-                "run did not finish within {limit:?}: {:?}",
-                processor.snapshots()
-            );
-            tokio::time::sleep(Duration::from_millis(5)).await;
-            for s in processor.snapshots() {
-                max_inflight = max_inflight.max(s.uncommitted_epochs);
-                backpressured |= s.state == ssa::actors::stats::PartitionState::Backpressured;
-            }
-            if Instant::now() >= next_fault {
-                next_fault += faults.every;
-                if pk < faults.partition_kills {
-                    let partitions = processor.partitions();
-                    let p = &partitions[pk as usize % partitions.len()];
-                    processor.kill_partition(&p.id);
-                    pk += 1;
-                } else if sk < faults.sink_kills {
-                    processor.sink.do_send(ssa::actors::sink::KillSink);
-                    sk += 1;
-                } else if ck < faults.checkpoint_kills {
-                    processor
-                        .checkpoint
-                        .do_send(ssa::actors::checkpoint::KillCheckpoint);
-                    ck += 1;
+        let sample = async {
+            let mut changes = processor.changes();
+            loop {
+                for s in processor.snapshots() {
+                    max_inflight = max_inflight.max(s.uncommitted_epochs);
+                }
+                tokio::select! {
+                    _ = changes.changed() => {}
+                    _ = tokio::time::sleep(Duration::from_millis(10)) => {}
                 }
             }
+        };
+        let run = async {
+            during(processor.clone()).await;
+            wait_until(&processor, limit, "every partition finishes", |p| {
+                p.all_finished()
+            })
+            .await;
+        };
+        tokio::select! {
+            () = run => {}
+            () = sample => unreachable!("the sampler never ends"),
         }
-        assert_eq!(
-            pk, faults.partition_kills,
-            "the run ended before every kill was made"
-        );
         processor.flush().await;
         let snaps = processor.snapshots();
         RunOutcome {
@@ -208,9 +254,53 @@ pub fn run_processor(
             lost_events: snaps.iter().map(|s| s.lost_events).sum(),
             committed: snaps.iter().map(|s| s.committed_offset).sum(),
             max_inflight_seen: max_inflight,
-            backpressured_seen: backpressured,
         }
     })
+}
+
+#[derive(Debug, Clone, Copy)]
+enum Kill {
+    Partition(u32),
+    Sink,
+    Checkpoint,
+}
+
+/// Makes the kills of `faults`, each once its share of `events` is committed.
+async fn inject(processor: Arc<Processor>, faults: Faults, events: Option<u64>, limit: Duration) {
+    let kills: Vec<Kill> = (0..faults.partition_kills)
+        .map(Kill::Partition)
+        .chain((0..faults.sink_kills).map(|_| Kill::Sink))
+        .chain((0..faults.checkpoint_kills).map(|_| Kill::Checkpoint))
+        .collect();
+    if kills.is_empty() {
+        return;
+    }
+    let events = events.expect("kills are spread over an expected range");
+    let n = kills.len() as u64;
+    for (j, kill) in (0u64..).zip(kills) {
+        let due = events * (j + 1) / (n + 1);
+        wait_until(&processor, limit, &format!("{due} events committed"), |p| {
+            committed(p) >= due
+        })
+        .await;
+        match kill {
+            Kill::Partition(i) => {
+                let partitions = processor.partitions();
+                let p = partitions[i as usize % partitions.len()].clone();
+                let killed = || p.status.restarts_of(RestartCause::Killed);
+                let before = killed();
+                processor.kill_partition(&p.id);
+                wait_until(&processor, limit, "the killed partition restarts", |_| {
+                    killed() == before + 1
+                })
+                .await;
+            }
+            Kill::Sink => processor.sink.do_send(ssa::actors::sink::KillSink),
+            Kill::Checkpoint => processor
+                .checkpoint
+                .do_send(ssa::actors::checkpoint::KillCheckpoint),
+        }
+    }
 }
 
 pub fn verify_args(cycles: Range<u64>, format: Format) -> VerifyArgs {
@@ -241,7 +331,7 @@ pub fn verify(io: &tokio::runtime::Runtime, keyspace: &str, args: &VerifyArgs) -
 }
 
 pub fn io_runtime() -> tokio::runtime::Runtime {
-    ssa::processor::io_runtime().unwrap()
+    ssa::runtime::io_runtime().unwrap()
 }
 
 /// `config` with the keys of a TOML snippet set on top, by their config-file names.

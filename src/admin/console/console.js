@@ -153,6 +153,7 @@
     const kill = el("button", { type: "button", class: "mutation danger", "data-action": "kill" }, "Kill");
     const stop = el("button", { type: "button", class: "mutation", "data-action": "stop" }, "Stop");
     const start = el("button", { type: "button", class: "mutation", "data-action": "start" }, "Start");
+    const reset = el("button", { type: "button", class: "mutation danger", "data-action": "reset" }, "Reset");
     const path = `/partitions/${encodeURIComponent(id)}`;
     kill.addEventListener("click", () =>
       mutate("POST", `${path}/kill`, undefined, `kill ${id}`, (p) => p.message));
@@ -160,7 +161,9 @@
       mutate("POST", `${path}/stop`, undefined, `stop ${id}`, (p) => `partition ${p.id} is ${p.state}`));
     start.addEventListener("click", () =>
       mutate("POST", `${path}/start`, undefined, `start ${id}`, (p) => `partition ${p.id} is ${p.state}`));
-    actions.append(kill, stop, start);
+    reset.addEventListener("click", () => window.confirm(`Reset ${id}? It starts over from offset 0.`)
+      && mutate("POST", `${path}/reset`, undefined, `reset ${id}`, (p) => `partition ${p.id} is ${p.state}`));
+    actions.append(kill, stop, start, reset);
     tr.append(actions);
     return tr;
   }
@@ -179,6 +182,7 @@
       const badge = cell("state").firstChild;
       text(badge, p.state);
       badge.className = `state state-${p.state}`;
+      badge.title = p.problem ?? "";
       text(cell("in"), integer.format(p.events_per_second));
       text(cell("committed"), integer.format(p.committed_per_second));
       text(cell("committed-offset"), integer.format(p.committed_offset));
@@ -189,6 +193,7 @@
       for (const c of CAUSES) text(cell(`restarts-${c}`), p.restarts_by_cause[c] ?? 0);
       tr.querySelector('[data-action="stop"]').dataset.applies = String(p.state !== "stopped");
       tr.querySelector('[data-action="start"]').dataset.applies = String(p.state === "stopped");
+      tr.querySelector('[data-action="reset"]').dataset.applies = String(p.state === "stopped" || p.state === "corrupt");
     }
     for (const tr of [...body.rows]) {
       if (!seen.has(tr.dataset.partition)) tr.remove();

@@ -3,9 +3,9 @@
 use super::encode::SnapshotError;
 use super::model::{Snapshot, SnapshotKind};
 use crate::core::sealed::SealedEpoch;
-use crate::core::state::PartitionState;
+use crate::core::state::RollupState;
 
-impl PartitionState {
+impl RollupState {
     /// The delta of a sealed epoch: exactly its touched keys and buckets. Costs
     /// O(keys touched), whatever the total number of keys.
     pub fn snapshot_delta(&self, sealed: &SealedEpoch) -> Snapshot {
@@ -60,7 +60,7 @@ mod tests {
 
     #[test]
     fn delta_holds_only_touched_keys_base_holds_all() {
-        let mut st = PartitionState::new("p3", StateOptions::default());
+        let mut st = RollupState::new("p3", StateOptions::default());
         for i in 0..10u128 {
             st.record(i as u64, &EventRef::new(Uuid::from_u128(i), "x"), 0);
         }
@@ -88,7 +88,7 @@ mod tests {
 
     #[test]
     fn base_refuses_unsealed_events() {
-        let mut st = PartitionState::new("p", StateOptions::default());
+        let mut st = RollupState::new("p", StateOptions::default());
         assert_eq!(st.snapshot_base().unwrap().epoch, 0);
         st.record_bad(0);
         assert!(matches!(st.snapshot_base(), Err(SnapshotError::Unsealed)));

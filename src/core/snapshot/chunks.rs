@@ -26,7 +26,7 @@ mod tests {
     use super::*;
     use crate::core::event::EventRef;
     use crate::core::snapshot::{decode, encode};
-    use crate::core::state::{PartitionState, StateOptions};
+    use crate::core::state::{RollupState, StateOptions};
     use uuid::Uuid;
 
     #[test]
@@ -44,7 +44,7 @@ mod tests {
 
     #[test]
     fn a_large_snapshot_round_trips_through_chunks_and_a_lost_chunk_is_caught() {
-        let mut st = PartitionState::new("p", StateOptions::default());
+        let mut st = RollupState::new("p", StateOptions::default());
         let names: Vec<String> = (0..5000).map(|i| format!("event-{i}")).collect();
         for (i, name) in names.iter().enumerate() {
             st.record(

@@ -4,7 +4,7 @@ use thiserror::Error;
 
 use super::model::{Snapshot, SnapshotKind};
 use crate::core::bucket::MinuteWatermark;
-use crate::core::state::{PartitionState, StateOptions};
+use crate::core::state::{RollupState, StateOptions};
 
 #[derive(Debug, Clone, PartialEq, Eq, Error)]
 pub enum RestoreError {
@@ -31,8 +31,8 @@ pub fn restore(
     options: StateOptions,
     base: Option<Snapshot>,
     deltas: impl IntoIterator<Item = Snapshot>,
-) -> Result<PartitionState, RestoreError> {
-    let mut state = PartitionState::new(partition, options);
+) -> Result<RollupState, RestoreError> {
+    let mut state = RollupState::new(partition, options);
     let mut epoch = 0;
     let mut offset = 0;
     let mut watermark = MinuteWatermark::default();
@@ -77,7 +77,7 @@ pub fn restore(
 /// Moves a restored (or materialized) state forward by one more snapshot: a delta
 /// of the epoch right after the state's last one, or a base that replaces it.
 /// Used to keep a committed copy of a partition up to date without re-reading.
-pub fn apply_snapshot(state: &mut PartitionState, snapshot: Snapshot) -> Result<(), RestoreError> {
+pub fn apply_snapshot(state: &mut RollupState, snapshot: Snapshot) -> Result<(), RestoreError> {
     check_partition(state.partition(), &snapshot)?;
     if snapshot.kind == SnapshotKind::Base {
         let options = state.options();
@@ -117,7 +117,7 @@ fn check_partition(partition: &str, snapshot: &Snapshot) -> Result<(), RestoreEr
 }
 
 /// Overwrites keys and buckets with the snapshot's absolute values.
-fn apply(state: &mut PartitionState, snapshot: Snapshot) -> Result<(), RestoreError> {
+fn apply(state: &mut RollupState, snapshot: Snapshot) -> Result<(), RestoreError> {
     let keys = snapshot.keys.len();
     if let Some(&(index, _, _)) = snapshot.minutes.iter().find(|m| m.0 as usize >= keys) {
         return Err(RestoreError::BadKeyIndex {
@@ -144,8 +144,8 @@ mod tests {
     use crate::core::key::KeyRef;
     use uuid::Uuid;
 
-    fn live() -> (PartitionState, Vec<Snapshot>) {
-        let mut st = PartitionState::new("p", StateOptions::default());
+    fn live() -> (RollupState, Vec<Snapshot>) {
+        let mut st = RollupState::new("p", StateOptions::default());
         let mut snaps = Vec::new();
         for e in 0..4u64 {
             for i in 0..5u64 {
@@ -162,7 +162,7 @@ mod tests {
     #[test]
     fn applying_snapshots_one_by_one_equals_restore() {
         let (st, snaps) = live();
-        let mut step = PartitionState::new("p", StateOptions::default());
+        let mut step = RollupState::new("p", StateOptions::default());
         for s in snaps.clone() {
             apply_snapshot(&mut step, s).unwrap();
         }
@@ -171,7 +171,7 @@ mod tests {
             assert_eq!(step.get(&KeyRef::from(k)), Some(r));
         }
         // A gap is refused.
-        let mut fresh = PartitionState::new("p", StateOptions::default());
+        let mut fresh = RollupState::new("p", StateOptions::default());
         assert!(apply_snapshot(&mut fresh, snaps[1].clone()).is_err());
     }
 
@@ -260,11 +260,11 @@ mod properties {
         ) {
             let options = StateOptions { keep_raw: false, bucket_horizon_minutes: horizon };
             let policy = CompactionPolicy { every_n_deltas: every_n };
-            let mut live = PartitionState::new("p", options);
+            let mut live = RollupState::new("p", options);
             let mut stored: Vec<Vec<u8>> = Vec::new();
             let mut deltas_since_base = 0;
             let mut lines = 0;
-            let mut restored_mid: Option<(usize, PartitionState)> = None;
+            let mut restored_mid: Option<(usize, RollupState)> = None;
             for (i, op) in ops.iter().chain([Op::Seal].iter()).enumerate() {
                 match op {
                     Op::Seal => {

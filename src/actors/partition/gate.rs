@@ -9,6 +9,7 @@ use tokio::sync::watch;
 use tokio_stream::wrappers::WatchStream;
 
 /// Opens and closes a [`Gated`] stream.
+#[derive(Debug)]
 pub struct Gate {
     tx: watch::Sender<bool>,
 }

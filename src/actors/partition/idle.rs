@@ -5,7 +5,6 @@
 use std::net::Shutdown;
 use std::time::{Duration, Instant};
 
-use actix::SpawnHandle;
 use tokio::net::tcp::OwnedWriteHalf;
 
 /// When the current producer last sent a complete line.
@@ -13,8 +12,6 @@ use tokio::net::tcp::OwnedWriteHalf;
 pub struct IdleWatch {
     timeout: Duration,
     last: Instant,
-    /// The partition actor's periodic check (see [`IdleWatch::check_every`]).
-    pub timer: Option<SpawnHandle>,
 }
 
 impl IdleWatch {
@@ -22,7 +19,6 @@ impl IdleWatch {
         IdleWatch {
             timeout,
             last: Instant::now(),
-            timer: None,
         }
     }
 
