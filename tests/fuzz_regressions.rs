@@ -85,4 +85,8 @@ regressions! {
     // `SSA_PROCESSOR__FQ=["a:<multi-byte>\\\poi…`: the environment reader cut its
     // quoted strings by character count as if it were bytes, and panicked.
     config_multibyte_before_escape_in_env_value: "config" / "multibyte-before-escape-in-env-value";
+    // The same value under a name with a trailing space, which the first fix's
+    // lookup by exact name missed (names are trimmed): the environment layer is
+    // now read by ssa itself.
+    config_multibyte_before_escape_in_a_trimmed_name: "config" / "multibyte-before-escape-in-a-trimmed-name";
 }

@@ -8,8 +8,9 @@
 
 use std::path::Path;
 
-use figment::providers::{Env, Format as _, Serialized, Toml};
-use figment::Figment;
+use figment::providers::{Format as _, Serialized, Toml};
+use figment::value::{Dict, Map, Value};
+use figment::{Figment, Metadata, Profile, Provider};
 
 use super::file::{read_config_file, syntax_error};
 use super::{Config, ConfigError};
@@ -55,22 +56,7 @@ pub fn load_from_str(
         }
         figment = figment.merge(Toml::string(text));
     }
-    let escaped = escaped_env();
-    let names: Vec<String> = escaped.iter().map(|(name, _)| name.clone()).collect();
-    figment = figment.merge(
-        Env::prefixed("SSA_")
-            .filter(move |key| {
-                let is = |name: &str| key.as_str().eq_ignore_ascii_case(name);
-                key.as_str().contains("__")
-                    && !STRING_ENV.iter().any(|(var, _)| is(&var[4..]))
-                    && !names.iter().any(|name| is(name))
-            })
-            .split("__"),
-    );
-    for (name, value) in escaped {
-        let path = name.to_ascii_lowercase().replace("__", ".");
-        figment = figment.merge(Serialized::default(&path, value));
-    }
+    figment = figment.merge(EnvLayer);
     for (var, key) in STRING_ENV {
         if let Ok(value) = std::env::var(var) {
             figment = figment.merge(Serialized::default(key, value));
@@ -102,33 +88,72 @@ pub fn load_from_str(
     Ok(config)
 }
 
-/// The `SSA_SECTION__KEY` variables (without the prefix) whose values hold a
-/// multi-byte character and a backslash, each read as a TOML value (a plain
-/// string when it is not one). figment's own reader of such values indexes its
-/// quoted strings by character count as if it were bytes, and panics when a
-/// multi-byte character comes before an escape.
-fn escaped_env() -> Vec<(String, toml::Value)> {
-    std::env::vars_os()
-        .filter_map(|(name, value)| {
-            let (name, value) = (name.into_string().ok()?, value.into_string().ok()?);
-            let rest = name
-                .get(..4)?
-                .eq_ignore_ascii_case("SSA_")
-                .then(|| &name[4..])?;
-            let plain = value.is_ascii() || !value.contains('\\');
+/// The `SSA_SECTION__KEY` environment variables as one layer (the secrets of
+/// [`STRING_ENV`] aside): each `__` nests a key, names are case-insensitive, and a
+/// value is read as figment reads it (`5`, `true`, `[a, b]`, `"quoted"`), except
+/// one holding a multi-byte character and a backslash, which is read as a TOML
+/// value (a plain string when it is not one): figment's reader indexes quoted
+/// strings by character count as if it were bytes, and panics on those.
+struct EnvLayer;
+
+impl Provider for EnvLayer {
+    fn metadata(&self) -> Metadata {
+        Metadata::named("`SSA_` environment variable(s)")
+    }
+
+    fn data(&self) -> Result<Map<Profile, Dict>, figment::Error> {
+        let mut dict = Dict::new();
+        for (name, value) in std::env::vars_os() {
+            let name = name.to_string_lossy();
+            let name = name.trim();
+            let Some(rest) = name
+                .get(4..)
+                .filter(|_| name[..4].eq_ignore_ascii_case("SSA_"))
+            else {
+                continue;
+            };
             let string = STRING_ENV
                 .iter()
-                .any(|(var, _)| var.eq_ignore_ascii_case(&name));
-            if plain || string || !rest.contains("__") {
-                return None;
+                .any(|(var, _)| var.eq_ignore_ascii_case(name));
+            let path = rest.trim().to_ascii_lowercase().replace("__", ".");
+            if string || !rest.contains("__") || path.split('.').any(str::is_empty) {
+                continue;
             }
-            let parsed = toml::from_str::<toml::Table>(&format!("v = {value}"))
-                .ok()
-                .and_then(|mut table| table.remove("v"))
-                .unwrap_or_else(|| toml::Value::String(value.clone()));
-            Some((rest.to_string(), parsed))
-        })
-        .collect()
+            insert(&mut dict, &path, env_value(&value.to_string_lossy()));
+        }
+        Ok(Profile::Default.collect(dict))
+    }
+}
+
+fn env_value(raw: &str) -> Value {
+    if raw.is_ascii() || !raw.contains('\\') {
+        return raw.parse().unwrap_or_else(|_| Value::from(raw));
+    }
+    toml::from_str::<toml::Table>(&format!("v = {raw}"))
+        .ok()
+        .and_then(|mut table| table.remove("v"))
+        .and_then(|value| Value::serialize(value).ok())
+        .unwrap_or_else(|| Value::from(raw))
+}
+
+/// Puts `value` at the dotted `path`, a later variable winning where two meet.
+fn insert(dict: &mut Dict, path: &str, value: Value) {
+    match path.split_once('.') {
+        None => {
+            dict.insert(path.to_string(), value);
+        }
+        Some((first, rest)) => {
+            let entry = dict
+                .entry(first.to_string())
+                .or_insert_with(|| Value::from(Dict::new()));
+            if entry.as_dict().is_none() {
+                *entry = Value::from(Dict::new());
+            }
+            if let Value::Dict(_, inner) = entry {
+                insert(inner, rest, value);
+            }
+        }
+    }
 }
 
 /// Turns figment's error into one naming the key path and the layer it came
