@@ -89,4 +89,7 @@ regressions! {
     // lookup by exact name missed (names are trimmed): the environment layer is
     // now read by ssa itself.
     config_multibyte_before_escape_in_a_trimmed_name: "config" / "multibyte-before-escape-in-a-trimmed-name";
+    // A `log.level` directive with a leading blank and a multi-byte character:
+    // tracing-subscriber's directive parser sliced it at shifted byte positions.
+    config_log_filter_with_leading_blank_and_multibyte: "config" / "log-filter-with-leading-blank-and-multibyte";
 }

@@ -27,3 +27,4 @@ pub use names::{
     check_host_port, is_loopback_host, is_valid_keyspace, validate_partition_id, SourceAddr,
 };
 pub use tls::client_config as tls_client_config;
+pub use validate::log_directives;
