@@ -73,6 +73,7 @@ pub fn run(global: &GlobalArgs, args: RunArgs) -> anyhow::Result<ExitCode> {
         if let Some(admin) = &admin {
             admin.attach(processor.clone());
         }
+        processor.start_cluster();
         tracing::info!(
             partitions = processor.partitions().len(),
             "processor running"

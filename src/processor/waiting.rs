@@ -109,6 +109,10 @@ impl Processor {
             let _ = d.await;
         }
         self.flush().await;
+        // Everything read is committed: hand the leases over at once.
+        if let Some(cluster) = &self.cluster {
+            cluster.leave(&self.io).await;
+        }
     }
 
     /// Resolves once the totals computed so far are written.
