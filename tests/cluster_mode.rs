@@ -63,6 +63,10 @@ impl Job {
 
     /// Starts member `node`: the same `[[partitions]]` as every other member.
     fn member(&self, node: &str) -> SsaProcess {
+        self.member_with(node, &[])
+    }
+
+    fn member_with(&self, node: &str, flags: &[&str]) -> SsaProcess {
         let mut toml = format!(
             "[cassandra]\ncontact_points = [\"{}\"]\nkeyspace = \"{}\"\nconsistency = \"one\"\n\
              [processor]\nflush_interval = \"200ms\"\n\
@@ -80,13 +84,14 @@ impl Job {
         let config = self.dir.path().join(format!("{node}.toml"));
         std::fs::write(&config, toml).unwrap();
         let log = self.dir.path().join(format!("{node}.log"));
-        let args = [
+        let mut args = vec![
             "--config",
             config.to_str().unwrap(),
             "run",
             "--admin-listen",
             "127.0.0.1:0",
         ];
+        args.extend_from_slice(flags);
         SsaProcess::spawn(&args, &[], &log, Some(TOKEN))
     }
 
@@ -256,6 +261,8 @@ fn three_members_share_the_job_and_a_killed_ones_partitions_move() {
         .map(|m| metric(m, "ssa_lease_takeovers_total"))
         .sum();
     assert!(takeovers >= moved.len() as f64, "{takeovers} takeovers");
+    let held: f64 = refs.iter().map(|m| metric(m, "ssa_leases_held")).sum();
+    assert_eq!(held, f64::from(PARTITIONS));
 
     wait_committed(&survivors[0], job.cycles);
     assert_owned_at_most_once(&refs);
@@ -344,12 +351,14 @@ fn a_member_paused_past_its_lease_is_fenced_off() {
 fn a_member_joining_mid_run_gets_its_fair_share() {
     let _one = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
     let job = Job::start("cluster_join", 500_000, 20_000);
-    let (a, b) = (job.member("a"), job.member("b"));
+    // Each exits by itself once every partition of the job ended and committed.
+    let done = ["--exit-when-done"];
+    let (a, b) = (job.member_with("a", &done), job.member_with("b", &done));
     let cluster = wait_settled(&[&a, &b], &["a", "b"]);
     assert_eq!(held_by(&cluster, "a").len(), 4, "{cluster}");
     wait_committed(&a, job.cycles / 4);
 
-    let c = job.member("c");
+    let c = job.member_with("c", &done);
     // 8 partitions over 3 members: shares of 3, 3 and 2.
     let started = std::time::Instant::now();
     loop {
@@ -364,8 +373,11 @@ fn a_member_joining_mid_run_gets_its_fair_share() {
         assert!(started.elapsed() < LIMIT, "shares {counts:?}");
         std::thread::sleep(Duration::from_millis(100));
     }
-    wait_committed(&a, job.cycles);
-    stop_all(vec![a, b, c]);
+    for m in [a, b, c] {
+        let log = m.log.clone();
+        let (code, _) = m.wait(LIMIT);
+        assert_eq!(code, 0, "{}", admin_support::tail(&log, 30));
+    }
     job.verify_exact();
 }
 

@@ -3,7 +3,9 @@
 //! `leases` holds one row per partition of a cluster-mode job: `owner` is written
 //! with the lease's TTL, `fencing` (the fencing token) and the committed-epoch
 //! pointer without one, so the token keeps growing across expiries and the
-//! commit point lives in the row its condition reads. `cluster_members` holds one
+//! commit point lives in the row its condition reads. `finished_offset` is the
+//! committed offset at which the partition's source ended (the job is done when
+//! every partition's equals its committed offset). `cluster_members` holds one
 //! heartbeat row per live process (TTL).
 
 use crate::config::{CassandraConfig, ReplicationClass};
@@ -172,6 +174,7 @@ pub fn statements(config: &CassandraConfig) -> Vec<(&'static str, String)> {
     fencing bigint,
     committed_epoch bigint,
     committed_offset bigint,
+    finished_offset bigint,
     acquired_at timestamp,
     PRIMARY KEY (partition_id)
 )"

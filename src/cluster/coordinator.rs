@@ -47,6 +47,19 @@ pub struct Cluster {
     started_at: i64,
     fences: HashMap<String, Arc<Fence>>,
     state: Mutex<State>,
+    /// Whether every partition of the job has ended with everything committed,
+    /// as of the last round (whoever owned them).
+    done: tokio::sync::watch::Sender<bool>,
+}
+
+/// Whether every partition of `job` has a lease row whose source ended at its
+/// committed offset.
+fn job_done(job: &[String], leases: &[LeaseRow]) -> bool {
+    job.iter().all(|p| {
+        leases
+            .iter()
+            .any(|l| &l.partition == p && l.finished_offset == Some(l.committed_offset))
+    })
 }
 
 fn now_us() -> i64 {
@@ -73,12 +86,20 @@ impl Cluster {
             started_at: now_us() / 1000,
             fences,
             state: Mutex::new(State::default()),
+            done: tokio::sync::watch::Sender::new(false),
         }
     }
 
     /// The fence of a partition of the job (`None` for any other id).
     pub fn fence(&self, id: &str) -> Option<Arc<Fence>> {
         self.fences.get(id).cloned()
+    }
+
+    /// Resolves once every partition of the job has ended and committed,
+    /// whoever owned it (woken by the rounds that read the leases).
+    pub async fn job_finished(&self) {
+        let mut done = self.done.subscribe();
+        let _ = done.wait_for(|d| *d).await;
     }
 
     fn state(&self) -> std::sync::MutexGuard<'_, State> {
@@ -149,6 +170,11 @@ impl Cluster {
             Err(e) => return tracing::warn!(error = %e, "reading the cluster failed"),
         };
         metrics::CLUSTER_MEMBERS.set(members.len() as i64);
+        self.mark_finished(processor, &leases).await;
+        self.done.send_if_modified(|d| {
+            let now = job_done(&self.job, &leases);
+            std::mem::replace(d, now) != now
+        });
         let names: Vec<String> = members.into_iter().map(|m| m.node_id).collect();
         let todo = {
             let mut st = self.state();
@@ -171,6 +197,38 @@ impl Cluster {
                     tracing::warn!(partition = %id, error = %e, "handing a partition over failed");
                 }
             });
+        }
+    }
+
+    /// Records in their lease rows the held partitions whose source ended and
+    /// whose every epoch is committed.
+    async fn mark_finished(&self, processor: &Processor, leases: &[LeaseRow]) {
+        let held: Vec<(String, Held)> = self
+            .state()
+            .held
+            .iter()
+            .map(|(k, v)| (k.clone(), *v))
+            .collect();
+        for (id, h) in held {
+            let Some(p) = processor.partition(&id) else {
+                continue;
+            };
+            let offset = p.status.committed_offset();
+            let recorded = leases.iter().any(|l| {
+                l.partition == id && l.finished_offset == Some(offset as i64) && l.token == h.token
+            });
+            if !p.status.is_finished() || recorded {
+                continue;
+            }
+            let store = self.store.clone();
+            let mark = on_io(
+                &processor.io,
+                "recording a finished partition",
+                async move { store.finish(&id, h.token, offset).await },
+            );
+            if let Err(e) = mark.await {
+                tracing::warn!(error = %e, "recording a finished partition failed; next round");
+            }
         }
     }
 

@@ -77,6 +77,7 @@ mod tests {
             token: 1,
             committed_epoch: 0,
             committed_offset: 0,
+            finished_offset: None,
             acquired_at: None,
         }
     }

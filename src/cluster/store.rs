@@ -29,6 +29,8 @@ pub struct LeaseRow {
     /// The last epoch committed under a token, and its offset.
     pub committed_epoch: i64,
     pub committed_offset: i64,
+    /// The committed offset at which its source ended, once it did.
+    pub finished_offset: Option<i64>,
     /// When the current token was taken (ms since the Unix epoch).
     pub acquired_at: Option<i64>,
 }
@@ -57,6 +59,7 @@ type LeaseTuple = (
     Option<i64>,
     Option<i64>,
     Option<i64>,
+    Option<i64>,
     Option<CqlTimestamp>,
 );
 
@@ -70,6 +73,7 @@ pub struct LeaseStore {
     renew: PreparedStatement,
     release: PreparedStatement,
     commit: PreparedStatement,
+    finish: PreparedStatement,
     heartbeat: PreparedStatement,
     members: PreparedStatement,
     leave: PreparedStatement,
@@ -121,7 +125,7 @@ impl LeaseStore {
                     .map_err(|e| err("preparing lease statements", e))
             }
         };
-        let cols = "partition_id, owner, fencing, committed_epoch, committed_offset, acquired_at";
+        let cols = "partition_id, owner, fencing, committed_epoch, committed_offset, finished_offset, acquired_at";
         let mut select_serial = prep(format!(
             "SELECT {cols} FROM {ks}.leases WHERE partition_id = ?"
         ))
@@ -162,6 +166,10 @@ impl LeaseStore {
                  WHERE partition_id = ? IF fencing = ?"
             ))
             .await?,
+            finish: prep(format!(
+                "UPDATE {ks}.leases SET finished_offset = ? WHERE partition_id = ? IF fencing = ?"
+            ))
+            .await?,
             heartbeat: prep(format!(
                 "INSERT INTO {ks}.cluster_members (node_id, admin, started_at, heartbeat_at) \
                  VALUES (?, ?, ?, ?) USING TTL ?"
@@ -197,7 +205,8 @@ impl LeaseStore {
             token: t.2.unwrap_or(0),
             committed_epoch: t.3.unwrap_or(0),
             committed_offset: t.4.unwrap_or(0),
-            acquired_at: t.5.map(|ts| ts.0),
+            finished_offset: t.5,
+            acquired_at: t.6.map(|ts| ts.0),
         }
     }
 
@@ -309,6 +318,21 @@ impl LeaseStore {
             .await
             .map_err(|e| err("committing an epoch", e))?;
         applied("committing an epoch", result)
+    }
+
+    /// Records that the partition's source ended at `offset`, all of it committed.
+    pub async fn finish(
+        &self,
+        partition: &str,
+        token: i64,
+        offset: u64,
+    ) -> Result<Cas, ClusterError> {
+        let result = self
+            .session
+            .execute_unpaged(&self.finish, (offset as i64, partition, token))
+            .await
+            .map_err(|e| err("recording a finished partition", e))?;
+        applied("recording a finished partition", result)
     }
 
     /// This member's heartbeat, alive for `ttl`.

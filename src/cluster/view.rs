@@ -46,6 +46,8 @@ pub struct LeaseView {
     /// The last epoch committed (under a token) and the offset it reached.
     pub committed_epoch: i64,
     pub committed_offset: i64,
+    /// Whether its source ended with everything committed.
+    pub finished: bool,
     /// When the current token was taken, in milliseconds since the Unix epoch.
     pub acquired_at_ms: Option<i64>,
 }
@@ -61,6 +63,7 @@ impl ClusterView {
                 token: l.token,
                 committed_epoch: l.committed_epoch,
                 committed_offset: l.committed_offset,
+                finished: l.finished_offset == Some(l.committed_offset),
                 acquired_at_ms: l.acquired_at,
             })
             .collect();

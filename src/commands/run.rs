@@ -89,6 +89,9 @@ pub fn run(global: &GlobalArgs, args: RunArgs) -> anyhow::Result<ExitCode> {
             _ = term.recv() => {}
             _ = done => {
                 processor.flush().await;
+                if let Some(cluster) = &processor.cluster {
+                    cluster.leave(&processor.io).await;
+                }
                 tracing::info!("every source ended and is committed");
                 return Ok(ExitCode::SUCCESS);
             }

@@ -79,6 +79,10 @@ impl Processor {
     /// Resolves once every partition has finished: woken by each change of a
     /// partition's phase and of the set of partitions, not by polling.
     pub async fn finished(&self) {
+        if let Some(cluster) = &self.cluster {
+            // Cluster mode: every partition of the job, whoever owns it.
+            return cluster.job_finished().await;
+        }
         let mut changes = self.changes();
         while !self.all_finished() {
             // The sender lives in `self`: `changed` cannot fail while we wait.
