@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 use super::share::plan;
 use super::store::{Cas, LeaseRow};
 use super::{ClusterError, Fence, LeaseStore};
-use crate::actors::partition::{Drain, Resume, Revoke, Unload};
+use crate::actors::partition::{Resume, Revoke};
 use crate::config::Config;
 use crate::metrics;
 use crate::processor::Processor;
@@ -21,18 +21,18 @@ pub use super::view::{ClusterView, LeaseView, MemberView};
 
 /// A lease this member holds.
 #[derive(Debug, Clone, Copy)]
-struct Held {
-    token: i64,
+pub(super) struct Held {
+    pub(super) token: i64,
     /// Being handed over: still renewed until released.
-    releasing: bool,
+    pub(super) releasing: bool,
 }
 
 #[derive(Default)]
-struct State {
-    held: BTreeMap<String, Held>,
+pub(super) struct State {
+    pub(super) held: BTreeMap<String, Held>,
     /// Partitions handed over lately, not taken back before this instant.
-    avoid: BTreeMap<String, Instant>,
-    stopped: bool,
+    pub(super) avoid: BTreeMap<String, Instant>,
+    pub(super) stopped: bool,
 }
 
 /// This process as a member of the cluster.
@@ -102,7 +102,7 @@ impl Cluster {
         let _ = done.wait_for(|d| *d).await;
     }
 
-    fn state(&self) -> std::sync::MutexGuard<'_, State> {
+    pub(super) fn state(&self) -> std::sync::MutexGuard<'_, State> {
         self.state.lock().unwrap_or_else(|e| e.into_inner())
     }
 
@@ -170,6 +170,22 @@ impl Cluster {
             Err(e) => return tracing::warn!(error = %e, "reading the cluster failed"),
         };
         metrics::CLUSTER_MEMBERS.set(members.len() as i64);
+        let missing: Vec<String> = self
+            .job
+            .iter()
+            .filter(|p| !leases.iter().any(|l| &l.partition == *p))
+            .cloned()
+            .collect();
+        if !missing.is_empty() {
+            // Their rows were not created at start (Cassandra did not answer then).
+            let store = self.store.clone();
+            let ensure = on_io(&io, "creating lease rows", async move {
+                store.ensure_rows(&missing).await
+            });
+            if let Err(e) = ensure.await {
+                tracing::warn!(error = %e, "creating lease rows failed; next round");
+            }
+        }
         self.mark_finished(processor, &leases).await;
         self.done.send_if_modified(|d| {
             let now = job_done(&self.job, &leases);
@@ -197,38 +213,6 @@ impl Cluster {
                     tracing::warn!(partition = %id, error = %e, "handing a partition over failed");
                 }
             });
-        }
-    }
-
-    /// Records in their lease rows the held partitions whose source ended and
-    /// whose every epoch is committed.
-    async fn mark_finished(&self, processor: &Processor, leases: &[LeaseRow]) {
-        let held: Vec<(String, Held)> = self
-            .state()
-            .held
-            .iter()
-            .map(|(k, v)| (k.clone(), *v))
-            .collect();
-        for (id, h) in held {
-            let Some(p) = processor.partition(&id) else {
-                continue;
-            };
-            let offset = p.status.committed_offset();
-            let recorded = leases.iter().any(|l| {
-                l.partition == id && l.finished_offset == Some(offset as i64) && l.token == h.token
-            });
-            if !p.status.is_finished() || recorded {
-                continue;
-            }
-            let store = self.store.clone();
-            let mark = on_io(
-                &processor.io,
-                "recording a finished partition",
-                async move { store.finish(&id, h.token, offset).await },
-            );
-            if let Err(e) = mark.await {
-                tracing::warn!(error = %e, "recording a finished partition failed; next round");
-            }
         }
     }
 
@@ -336,69 +320,6 @@ impl Cluster {
         );
         if let Some(p) = processor.partition(&seen.partition) {
             p.addr.do_send(Resume);
-        }
-    }
-
-    /// Hands a held partition over: it stops reading and commits everything
-    /// under the lease, drops its state, then the lease is released. The member
-    /// does not take it back for one lease_ttl.
-    pub async fn hand_over(&self, processor: &Processor, id: &str) -> Result<bool, ClusterError> {
-        let token = {
-            let mut st = self.state();
-            match st.held.get_mut(id) {
-                Some(h) if !h.releasing => {
-                    h.releasing = true;
-                    h.token
-                }
-                _ => return Ok(false),
-            }
-        };
-        if let Some(p) = processor.partition(id) {
-            let _ = p.addr.send(Drain).await;
-            let _ = p.addr.send(Unload).await;
-        }
-        if let Some(f) = self.fence(id) {
-            f.revoke();
-        }
-        {
-            let mut st = self.state();
-            st.held.remove(id);
-            st.avoid.insert(id.to_string(), Instant::now() + self.ttl);
-            metrics::LEASES_HELD.set(st.held.len() as i64);
-        }
-        let (store, p) = (self.store.clone(), id.to_string());
-        on_io(&processor.io, "releasing a lease", async move {
-            store.release(&p, token).await
-        })
-        .await?;
-        tracing::info!(partition = %id, token, node = %self.node, "lease handed over");
-        Ok(true)
-    }
-
-    /// A graceful stop, after every partition committed: releases every lease
-    /// (so the others take them over at once) and leaves the membership.
-    pub async fn leave(&self, io: &tokio::runtime::Handle) {
-        let held: Vec<(String, Held)> = {
-            let mut st = self.state();
-            st.stopped = true;
-            std::mem::take(&mut st.held).into_iter().collect()
-        };
-        metrics::LEASES_HELD.set(0);
-        for (id, h) in held {
-            if let Some(f) = self.fence(&id) {
-                f.revoke();
-            }
-            let store = self.store.clone();
-            let release = on_io(io, "releasing a lease", async move {
-                store.release(&id, h.token).await
-            });
-            if let Err(e) = release.await {
-                tracing::warn!(error = %e, "releasing a lease at stop failed; it expires");
-            }
-        }
-        let (store, node) = (self.store.clone(), self.node.clone());
-        if let Err(e) = on_io(io, "leaving", async move { store.leave(&node).await }).await {
-            tracing::warn!(error = %e, "leaving the membership failed; the heartbeat expires");
         }
     }
 

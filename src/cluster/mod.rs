@@ -3,16 +3,19 @@
 //! fencing token grows with every acquisition and an epoch commits only under
 //! the current token, so a process that lost a lease can never commit again.
 //!
-//! - `store`: the `leases` and `cluster_members` tables.
+//! - `store`: the `leases` table; `members`: the `cluster_members` heartbeats.
 //! - `fence`: a partition's lease as its actor sees it (token, validity).
 //! - `share`: fair shares and which partitions to take or hand over (pure).
-//! - `coordinator`: the round that heartbeats, renews, takes and releases.
+//! - `coordinator`: the round that heartbeats, renews, takes and hands over.
+//! - `handover`: handing a partition over, leaving, recording finished partitions.
 //! - `view`: what `GET /cluster` answers.
 //! - `error`: what a cluster step failed at.
 
 mod coordinator;
 mod error;
 mod fence;
+mod handover;
+mod members;
 mod share;
 mod store;
 mod view;

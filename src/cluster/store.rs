@@ -64,7 +64,7 @@ type LeaseTuple = (
 );
 
 pub struct LeaseStore {
-    session: Arc<Session>,
+    pub(super) session: Arc<Session>,
     ensure: PreparedStatement,
     select: PreparedStatement,
     select_serial: PreparedStatement,
@@ -74,26 +74,26 @@ pub struct LeaseStore {
     release: PreparedStatement,
     commit: PreparedStatement,
     finish: PreparedStatement,
-    heartbeat: PreparedStatement,
-    members: PreparedStatement,
-    leave: PreparedStatement,
+    pub(super) heartbeat: PreparedStatement,
+    pub(super) members: PreparedStatement,
+    pub(super) leave: PreparedStatement,
 }
 
-fn err(what: &'static str, e: impl std::fmt::Display) -> ClusterError {
+pub(super) fn err(what: &'static str, e: impl std::fmt::Display) -> ClusterError {
     ClusterError::Store {
         what,
         message: e.to_string(),
     }
 }
 
-fn now_ms() -> i64 {
+pub(super) fn now_ms() -> i64 {
     std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map(|d| d.as_millis() as i64)
         .unwrap_or(0)
 }
 
-fn ttl_secs(ttl: Duration) -> i32 {
+pub(super) fn ttl_secs(ttl: Duration) -> i32 {
     // TTLs are whole seconds: round up so a lease never ends before `ttl`.
     i32::try_from(ttl.as_millis().div_ceil(1000)).unwrap_or(i32::MAX)
 }
@@ -333,68 +333,6 @@ impl LeaseStore {
             .await
             .map_err(|e| err("recording a finished partition", e))?;
         applied("recording a finished partition", result)
-    }
-
-    /// This member's heartbeat, alive for `ttl`.
-    pub async fn heartbeat(
-        &self,
-        node: &str,
-        admin: Option<&str>,
-        started_at: i64,
-        ttl: Duration,
-    ) -> Result<(), ClusterError> {
-        let values = (
-            node,
-            admin,
-            CqlTimestamp(started_at),
-            CqlTimestamp(now_ms()),
-            ttl_secs(ttl),
-        );
-        self.session
-            .execute_unpaged(&self.heartbeat, values)
-            .await
-            .map_err(|e| err("writing the heartbeat", e))?;
-        Ok(())
-    }
-
-    /// The live members (their heartbeat rows have not expired).
-    pub async fn members(&self) -> Result<Vec<Member>, ClusterError> {
-        let what = "reading members";
-        type M = (
-            String,
-            Option<String>,
-            Option<CqlTimestamp>,
-            Option<CqlTimestamp>,
-        );
-        let pager = self
-            .session
-            .execute_iter(self.members.clone(), ())
-            .await
-            .map_err(|e| err(what, e))?;
-        let rows: Vec<M> = pager
-            .rows_stream::<M>()
-            .map_err(|e| err(what, e))?
-            .try_collect()
-            .await
-            .map_err(|e| err(what, e))?;
-        Ok(rows
-            .into_iter()
-            .map(|(node_id, admin, started, beat)| Member {
-                node_id,
-                admin,
-                started_at: started.map(|t| t.0),
-                heartbeat_at: beat.map(|t| t.0),
-            })
-            .collect())
-    }
-
-    /// Leaves the membership at once (a graceful stop).
-    pub async fn leave(&self, node: &str) -> Result<(), ClusterError> {
-        self.session
-            .execute_unpaged(&self.leave, (node,))
-            .await
-            .map_err(|e| err("leaving the membership", e))?;
-        Ok(())
     }
 }
 

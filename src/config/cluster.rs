@@ -53,6 +53,13 @@ impl Config {
                 "cluster mode (cluster.enabled) needs checkpoints in cassandra, where every member can restore them",
             ));
         }
+        if self.processor.checkpoint_keep < 2 {
+            return Err(ConfigError::conflict(
+                "processor.checkpoint_keep",
+                "cluster mode needs at least 2: a member that lost its lease may still persist one \
+                 base snapshot past the committed epoch and prune the chains before it",
+            ));
+        }
         Ok(())
     }
 }
