@@ -4,13 +4,15 @@
 //!    `ssa run` processes, the generator at full speed (ratios within the run: the
 //!    machine is shared);
 //! 2. takeover after a SIGKILL, over 10 trials: a member holding half of the 8
-//!    partitions is killed; measured from its leases' expiry (its last heartbeat,
-//!    read back after the kill, plus `lease_ttl`; renewals follow the heartbeat in
-//!    the same round) and from the kill, to every one of its partitions reading
+//!    partitions is killed; measured from its leases' expiry (the write time of
+//!    each lease's owner cell, read back after the kill, plus `lease_ttl`: the last
+//!    expiry of the four) and from the kill, to every one of its partitions reading
 //!    again on the survivor.
 //!
 //! `cargo bench --bench cluster` (needs the node: `scripts/cassandra start`).
-//! `SSA_BENCH_EVENTS` sets the events of each throughput run (default 600000);
+//! `SSA_BENCH_EVENTS` sets the events of each throughput run (default 2400000),
+//! measured from the moment the members have settled (every partition leased, each
+//! member at its fair share) with a tenth committed, to nine tenths committed;
 //! `SSA_BENCH_TRIALS` the takeover trials (default 10).
 
 use std::collections::BTreeMap;
@@ -62,7 +64,7 @@ impl Member {
     fn start(dir: &Path, keyspace: &str, gen: std::net::SocketAddr, node: &str) -> Member {
         let mut toml = format!(
             "[cassandra]\ncontact_points = [\"{}\"]\nkeyspace = \"{keyspace}\"\nconsistency = \"one\"\n\
-             [processor]\nflush_interval = \"200ms\"\n\
+             [processor]\nflush_interval = \"200ms\"\nmax_epoch_events = 20000\n\
              [cluster]\nenabled = true\nnode_id = \"{node}\"\nlease_ttl = \"{LEASE_TTL_MS}ms\"\nrenew_every = \"{RENEW_MS}ms\"\n",
             contact_point()
         );
@@ -182,20 +184,34 @@ fn keyspace(name: &str) -> String {
     )
 }
 
-/// Events/s committed by `n` members between 20 % and 90 % of `events`.
+/// Whether every partition is leased and each of `n` members holds its share.
+fn settled(cluster: &Value, n: usize) -> bool {
+    let o = owners(cluster);
+    let mut per: BTreeMap<String, usize> = BTreeMap::new();
+    for w in o.values() {
+        match w {
+            Some(w) => *per.entry(w.clone()).or_default() += 1,
+            None => return false,
+        }
+    }
+    let share = (PARTITIONS as usize).div_ceil(n);
+    o.len() == PARTITIONS as usize && per.len() == n && per.values().all(|c| *c <= share)
+}
+
+/// Events/s committed by `n` members, once settled, from a tenth to nine tenths of `events`.
 fn throughput(io: &tokio::runtime::Runtime, dir: &Path, n: usize, events: u64) -> f64 {
     let (gen, stop) = start_gen(io, CycleRange::finite(0..events), 0);
     let ks = keyspace(&format!("tp{n}"));
     let members: Vec<Member> = (0..n)
         .map(|i| Member::start(dir, &ks, gen, &format!("m{n}{i}")))
         .collect();
-    let from = events / 5;
+    let from = events / 10;
     let to = events * 9 / 10;
     let mut t0 = None;
     let elapsed = wait_for(Duration::from_secs(1800), || {
         let c = members[0].get("/cluster")?;
         let done = committed(&c);
-        if done >= from && t0.is_none() {
+        if done >= from && t0.is_none() && settled(&c, n) {
             t0 = Some((Instant::now(), done));
         }
         let (t, at) = t0?;
@@ -204,6 +220,30 @@ fn throughput(io: &tokio::runtime::Runtime, dir: &Path, n: usize, events: u64) -
     drop(members);
     stop.cancel();
     elapsed.1 as f64 / elapsed.0
+}
+
+/// The latest write time (µs) of the owner cell of `partitions`' leases: when
+/// each was last renewed, the latest of them.
+async fn last_renewal(
+    session: &scylla::client::session::Session,
+    ks: &str,
+    partitions: &[String],
+) -> Option<i64> {
+    let rows = session
+        .query_unpaged(
+            format!("SELECT partition_id, WRITETIME(owner) FROM {ks}.leases"),
+            (),
+        )
+        .await
+        .expect("leases read")
+        .into_rows_result()
+        .expect("rows");
+    rows.rows::<(String, Option<i64>)>()
+        .expect("typed rows")
+        .filter_map(Result::ok)
+        .filter(|(p, _)| partitions.contains(p))
+        .filter_map(|(_, t)| t)
+        .max()
 }
 
 fn percentile(sorted: &[f64], p: f64) -> f64 {
@@ -217,7 +257,7 @@ fn main() {
     }
     let io = ssa::runtime::io_runtime().unwrap();
     let dir = tempfile::tempdir().unwrap();
-    let events = env_u64("SSA_BENCH_EVENTS", 600_000);
+    let events = env_u64("SSA_BENCH_EVENTS", 2_400_000);
     let trials = env_u64("SSA_BENCH_TRIALS", 10) as usize;
 
     // ---- 1. persisted events/s with 1, 2, 3 processes ---------------------------------
@@ -237,6 +277,12 @@ fn main() {
     let (gen, stop) = start_gen(&io, CycleRange::endless(0), 20_000);
     let ks = keyspace("takeover");
     let survivor = Member::start(dir.path(), &ks, gen, "survivor");
+    let session = io.block_on(async {
+        let mut c = ssa::config::CassandraConfig::default();
+        c.contact_points = vec![contact_point()];
+        c.keyspace = ks.clone();
+        ssa::cassandra::connect(&c).await.expect("the node answers")
+    });
     let mut from_expiry = Vec::new();
     let mut from_kill = Vec::new();
     for trial in 0..trials {
@@ -269,15 +315,11 @@ fn main() {
         victim.kill();
         let killed = Instant::now();
         let killed_ms = now_ms();
-        let beat = wait_for(Duration::from_secs(30), || {
-            let c = survivor.get("/cluster")?;
-            c["members"]
-                .as_array()?
-                .iter()
-                .find(|m| m["node_id"] == node.as_str())?["last_heartbeat_ms"]
-                .as_i64()
-        });
-        let expiry_ms = beat + LEASE_TTL_MS as i64;
+        // Read before the leases expire (their owner cells are gone after).
+        let renewed_us = io
+            .block_on(last_renewal(&session, &ks, &moved))
+            .unwrap_or(killed_ms * 1000);
+        let expiry_ms = renewed_us / 1000 + LEASE_TTL_MS as i64;
         wait_for(Duration::from_secs(120), || {
             let v = survivor.get("/partitions")?;
             let all = v["partitions"].as_array()?.iter().all(|p| {
