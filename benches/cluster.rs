@@ -219,7 +219,18 @@ fn throughput(io: &tokio::runtime::Runtime, dir: &Path, n: usize, events: u64) -
     });
     drop(members);
     stop.cancel();
+    io.block_on(drop_keyspace(&ks));
     elapsed.1 as f64 / elapsed.0
+}
+
+async fn drop_keyspace(ks: &str) {
+    let mut c = ssa::config::CassandraConfig::default();
+    c.contact_points = vec![contact_point()];
+    if let Ok(session) = ssa::cassandra::connect(&c).await {
+        let _ = session
+            .query_unpaged(format!("DROP KEYSPACE IF EXISTS {ks}"), ())
+            .await;
+    }
 }
 
 /// The latest write time (µs) of the owner cell of `partitions`' leases: when
@@ -340,6 +351,7 @@ fn main() {
     }
     drop(survivor);
     stop.cancel();
+    io.block_on(drop_keyspace(&ks));
     for (what, mut v) in [("lease expiry", from_expiry), ("SIGKILL", from_kill)] {
         v.sort_by(f64::total_cmp);
         println!(

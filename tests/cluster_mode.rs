@@ -100,6 +100,10 @@ impl Job {
         let report = common::verify(&self.io, &self.keyspace, &args);
         assert!(report.is_exact(), "not exact: {report:?}");
         assert_eq!(report.raw_rows, Some(self.cycles));
+        self.io.block_on(async {
+            let session = common::session(&self.keyspace).await;
+            common::drop_keyspace(&session, &self.keyspace).await;
+        });
     }
 }
 
