@@ -300,7 +300,7 @@ fn main() {
         let node = format!("victim{trial}");
         let mut victim = Member::start(dir.path(), &ks, gen, &node);
         // Settled: each member holds 4, all reading.
-        let moved: Vec<String> = wait_for(Duration::from_secs(120), || {
+        let moved: Vec<String> = wait_for(Duration::from_secs(600), || {
             let c = survivor.get("/cluster")?;
             let o = owners(&c);
             let mine: Vec<String> = o
@@ -314,7 +314,7 @@ fn main() {
                 .count();
             (mine.len() == 4 && theirs == 4).then_some(mine)
         });
-        wait_for(Duration::from_secs(120), || {
+        wait_for(Duration::from_secs(600), || {
             let v = victim.get("/partitions")?;
             let running = v["partitions"]
                 .as_array()?
@@ -331,7 +331,7 @@ fn main() {
             .block_on(last_renewal(&session, &ks, &moved))
             .unwrap_or(killed_ms * 1000);
         let expiry_ms = renewed_us / 1000 + LEASE_TTL_MS as i64;
-        wait_for(Duration::from_secs(120), || {
+        wait_for(Duration::from_secs(600), || {
             let v = survivor.get("/partitions")?;
             let all = v["partitions"].as_array()?.iter().all(|p| {
                 !moved.contains(&p["id"].as_str().unwrap_or("").to_string())
