@@ -56,9 +56,23 @@ pub struct Merger {
     writing: bool,
     failures: u32,
     waiters: Vec<oneshot::Sender<()>>,
+    /// Cluster mode: every partition of the job. Another process holds some of
+    /// them, so totals are recomputed from every partition's stored partial.
+    job: Option<Arc<Vec<String>>>,
 }
 
+/// Cluster mode: the least time between two recomputations of totals, which
+/// read every partition's partials.
+const SHARED_TOTALS_EVERY: Duration = Duration::from_millis(250);
+
 impl Merger {
+    /// Cluster mode: totals are recomputed from the partials of every partition
+    /// of `job`, not from the ones this process holds.
+    pub fn shared(mut self, job: Vec<String>) -> Self {
+        self.job = Some(Arc::new(job));
+        self
+    }
+
     pub fn new(
         totals: Totals,
         sink: Option<Arc<CassandraSink>>,
@@ -72,6 +86,7 @@ impl Merger {
             writing: false,
             failures: 0,
             waiters: Vec::new(),
+            job: None,
         }
     }
 
@@ -107,17 +122,36 @@ impl Merger {
             return;
         }
         let keys: Vec<Key> = self.dirty.drain().collect();
-        let rows: Vec<(Key, Option<Rollup>)> = keys
-            .iter()
-            .map(|k| (k.clone(), self.totals.get(k).map(|e| e.total)))
-            .collect();
         self.writing = true;
+        let job = self.job.clone();
+        let rows: Vec<(Key, Option<Rollup>)> = match job {
+            Some(_) => Vec::new(),
+            None => keys
+                .iter()
+                .map(|k| (k.clone(), self.totals.get(k).map(|e| e.total)))
+                .collect(),
+        };
+        let shared_keys = match job {
+            Some(_) => keys.clone(),
+            None => Vec::new(),
+        };
         let write = on_io(&self.io, "writing totals", async move {
-            sink.write_totals(&rows).await
+            match job {
+                Some(job) => sink.write_shared_totals(&job, &shared_keys).await,
+                None => sink.write_totals(&rows).await,
+            }
         });
+        let shared = self.job.is_some();
         ctx.spawn(write.into_actor(self).map(move |res, act, ctx| {
             act.writing = false;
             match res {
+                Ok(()) if shared => {
+                    act.failures = 0;
+                    if act.dirty.is_empty() {
+                        act.wake_waiters();
+                    }
+                    ctx.run_later(SHARED_TOTALS_EVERY, |act, ctx| act.write(ctx));
+                }
                 Ok(()) => {
                     act.failures = 0;
                     act.write(ctx);

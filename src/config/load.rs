@@ -18,12 +18,13 @@ use super::{Config, ConfigError};
 /// Keys whose values are secrets: errors name them and never show their values.
 pub const SECRET_KEYS: [&str; 2] = ["cassandra.password", "admin.token"];
 
-/// Credentials taken from the environment as plain strings (figment would read
+/// Credentials (and node ids) taken from the environment as plain strings (figment would read
 /// `SSA_CASSANDRA__PASSWORD=1234` as a number and refuse it).
-const STRING_ENV: [(&str, &str); 3] = [
+const STRING_ENV: [(&str, &str); 4] = [
     ("SSA_CASSANDRA__USERNAME", "cassandra.username"),
     ("SSA_CASSANDRA__PASSWORD", "cassandra.password"),
     ("SSA_ADMIN__TOKEN", "admin.token"),
+    ("SSA_CLUSTER__NODE_ID", "cluster.node_id"),
 ];
 
 /// Values given as command-line flags; they win over every other layer.

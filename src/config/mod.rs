@@ -5,11 +5,13 @@
 //! - `model`: the serde structs and their defaults.
 //! - `file`, `load`: reading the file and layering the sources.
 //! - `validate`: the one validation pass; `sources`: the partitions' part of it;
-//!   `bounds`: every numeric bound; `names`: address and name syntax.
+//!   `bounds`: every numeric bound; `names`: address and name syntax; `cluster`:
+//!   the `[cluster]` section (leases) and what it needs of the rest.
 //! - `tls`: the TLS client configuration for Cassandra.
 //! - `error`: what a refused configuration says.
 
 pub mod bounds;
+mod cluster;
 mod error;
 mod file;
 mod load;

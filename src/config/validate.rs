@@ -194,6 +194,7 @@ impl Config {
             return Err(ConfigError::invalid("log.level", e.to_string()));
         }
 
+        self.validate_cluster()?;
         self.validate_partitions()
     }
 }

@@ -76,6 +76,10 @@ impl Processor {
     /// Resolves once every partition has finished: woken by each change of a
     /// partition's phase and of the set of partitions, not by polling.
     pub async fn finished(&self) {
+        if let Some(cluster) = &self.cluster {
+            // Cluster mode: every partition of the job, whoever owns it.
+            return cluster.job_finished().await;
+        }
         let mut changes = self.changes();
         while !self.all_finished() {
             // The sender lives in `self`: `changed` cannot fail while we wait.
@@ -106,6 +110,10 @@ impl Processor {
             let _ = d.await;
         }
         self.flush().await;
+        // Everything read is committed: hand the leases over at once.
+        if let Some(cluster) = &self.cluster {
+            cluster.leave(&self.io).await;
+        }
     }
 
     /// Resolves once the totals computed so far are written.

@@ -5,6 +5,7 @@
 //! - `epoch`: writing a sealed epoch (intent, raw rows, rollups, dead letters).
 //! - `repair`: reading intents and executing a repair plan after a restore.
 //! - `totals`: writing `rollups_total`.
+//! - `shared_totals`: cluster mode's totals, recomputed from every partition's partial.
 //! - `purge`: deleting every row of a partition that is reset.
 //! - `clock`: the write timestamps every row carries.
 
@@ -14,6 +15,7 @@ mod epoch;
 mod error;
 mod purge;
 mod repair;
+mod shared_totals;
 mod statements;
 mod totals;
 

@@ -125,6 +125,7 @@ mod tests {
             partition: partition.into(),
             options: StateOptions::default(),
             identity,
+            upto: None,
         }
     }
 

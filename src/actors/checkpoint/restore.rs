@@ -22,6 +22,9 @@ pub struct Restore {
     pub partition: String,
     pub options: StateOptions,
     pub identity: Identity,
+    /// Cluster mode: the lease's committed epoch. Only snapshots up to it are
+    /// trusted, and the remembered state only when it is as of that epoch.
+    pub upto: Option<u64>,
 }
 
 /// What a [`Restore`] answers.
@@ -41,8 +44,9 @@ async fn load(
     store: &CheckpointStore,
     partition: &str,
     options: StateOptions,
+    upto: Option<u64>,
 ) -> Result<(Committed, Option<u64>), CheckpointError> {
-    let chain = store.load(partition).await?;
+    let chain = store.load(partition, upto).await?;
     if chain.is_unrecoverable() {
         let f = chain.fallback.unwrap_or_else(|| Fallback {
             damaged_seq: 0,
@@ -88,7 +92,11 @@ impl Handler<Restore> for CheckpointActor {
                 return AtomicResponse::new(Box::pin(fut::ready(Err(m.into()))));
             }
         }
-        if let (Some(state), Some(_)) = (self.committed.get(&msg.partition), known) {
+        let remembered = self
+            .committed
+            .get(&msg.partition)
+            .filter(|s| msg.upto.is_none_or(|e| s.epoch().saturating_sub(1) == e));
+        if let (Some(state), Some(_)) = (remembered, known) {
             let mut state = state.clone();
             state.set_keep_raw(msg.options.keep_raw);
             let epoch = state.epoch().saturating_sub(1);
@@ -103,12 +111,13 @@ impl Handler<Restore> for CheckpointActor {
         let partition = msg.partition.clone();
         let options = msg.options;
         let identity = msg.identity;
+        let upto = msg.upto;
         let load = on_io(&self.io, "restoring a partition", async move {
             let stored: StoredIdentity = match known {
                 Some(s) => s,
                 None => check_identity(&store, &partition, identity).await?,
             };
-            let (committed, base_seq) = load(&store, &partition, options).await?;
+            let (committed, base_seq) = load(&store, &partition, options, upto).await?;
             Ok::<_, CheckpointError>((committed, base_seq, stored))
         });
         let partition = msg.partition;
@@ -147,6 +156,7 @@ mod tests {
                 count: 1,
                 format: Format::Seed,
             },
+            upto: None,
         }
     }
 
@@ -165,7 +175,8 @@ mod tests {
                 SnapshotKind::Delta
             };
             let snap = state.snapshot(&sealed, kind).unwrap();
-            store.persist(&snap, &encode(&snap).unwrap()).await.unwrap();
+            let bytes = encode(&snap).unwrap();
+            store.persist(&snap, &bytes, None).await.unwrap();
         }
     }
 
@@ -191,7 +202,7 @@ mod tests {
         assert_eq!((f.damaged_seq, f.lost_epoch), (3, 3));
         assert!(f.reason.contains("checksum"), "{}", f.reason);
         // The damaged snapshot is gone: the next epochs start a new chain.
-        let chain = store.load("p").await.unwrap();
+        let chain = store.load("p", None).await.unwrap();
         assert_eq!((chain.epoch(), chain.fallback), (2, None));
     }
 

@@ -39,6 +39,16 @@ impl PartitionActor {
 
     /// Closes the open epoch, if it holds anything, and starts writing it.
     pub(super) fn seal(&mut self, ctx: &mut Context<Self>) {
+        // Cluster mode: stamped before the lease's end, or not sealed (yet); the
+        // socket stays closed while the lease is lapsed.
+        let timestamp = write_timestamp();
+        let allowed = self.may_write(timestamp);
+        if self.fence.is_some() {
+            self.update_backpressure();
+        }
+        if !allowed {
+            return;
+        }
         let life = &mut self.life;
         let Some(state) = life.state.as_mut() else {
             return;
@@ -72,7 +82,7 @@ impl PartitionActor {
                 snapshot: Arc::new(snapshot),
                 bytes: Arc::new(bytes),
                 dead_letters: Arc::new(std::mem::take(&mut life.dead_letters)),
-                timestamp: write_timestamp(),
+                timestamp,
                 sealed_at: Instant::now(),
                 arrivals: std::mem::take(&mut life.arrivals),
             },
@@ -82,7 +92,7 @@ impl PartitionActor {
     }
 
     /// The retry delay: longer the more epochs wait.
-    fn retry_delay(&self) -> Duration {
+    pub(super) fn retry_delay(&self) -> Duration {
         self.retry_backoff.delay(self.life.epochs.len() as u32 + 1)
     }
 
@@ -114,23 +124,21 @@ impl PartitionActor {
     }
 
     /// Persists the snapshot of the oldest epoch once it is written: its commit.
-    fn checkpoint_next(&mut self, ctx: &mut Context<Self>) {
+    pub(super) fn checkpoint_next(&mut self, ctx: &mut Context<Self>) {
         let Some((epoch, e)) = self.life.epochs.start_checkpoint() else {
             return;
         };
         let msg = Persist {
             snapshot: e.snapshot.clone(),
             bytes: e.bytes.clone(),
+            timestamp: self.fence.is_some().then_some(e.timestamp),
         };
+        let offset = e.sealed.offset_end;
         let sent = self.deps.checkpoint.send(msg);
         ctx.spawn(sent.into_actor(self).map(move |res, act, ctx| {
             let err = match res {
                 Ok(Ok(persisted)) => {
-                    act.commit(epoch, ctx);
-                    if let Some(below) = persisted.pruned_below {
-                        act.forget_intents(below);
-                    }
-                    return;
+                    return act.persisted(epoch, offset, persisted.pruned_below, ctx);
                 }
                 Ok(Err(e)) => e.to_string(),
                 Err(e) => format!("checkpoint actor unavailable: {e}"),
@@ -142,7 +150,7 @@ impl PartitionActor {
     }
 
     /// The epoch is committed: its rollups reach the merger, its position is shown.
-    fn commit(&mut self, epoch: u64, ctx: &mut Context<Self>) {
+    pub(super) fn commit(&mut self, epoch: u64, ctx: &mut Context<Self>) {
         let Some(e) = self.life.epochs.commit(epoch) else {
             return;
         };
@@ -177,7 +185,7 @@ impl PartitionActor {
     /// snapshots before it are pruned: until then a restore may fall back past a
     /// damaged snapshot to an older chain, and the intents of the epochs after
     /// that chain say which rows to repair. Skipped while a repair reads them.
-    fn forget_intents(&self, epoch: u64) {
+    pub(super) fn forget_intents(&self, epoch: u64) {
         let Some(sink) = self.deps.cassandra.clone() else {
             return;
         };
@@ -197,7 +205,8 @@ impl PartitionActor {
     pub(super) fn update_backpressure(&mut self) {
         let n = self.life.epochs.len();
         self.status.record_inflight(n);
-        let full = n >= self.deps.tuning.max_inflight_epochs() as usize;
+        let full = n >= self.deps.tuning.max_inflight_epochs() as usize
+            || self.fence.as_ref().is_some_and(|f| f.lapsed());
         let holds = self.phase.holds();
         if let Some(gate) = &self.life.gate {
             gate.set_open(!full && !holds);

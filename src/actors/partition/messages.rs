@@ -52,6 +52,10 @@ impl Handler<Resume> for PartitionActor {
     type Result = ();
 
     fn handle(&mut self, _: Resume, ctx: &mut Self::Context) {
+        if self.fence.as_ref().is_some_and(|f| !f.is_held()) {
+            // Cluster mode: only its lease's holder resumes a partition.
+            return;
+        }
         let Some(next) = self.phase.resume() else {
             return;
         };
@@ -90,6 +94,22 @@ impl Handler<Unload> for PartitionActor {
                 .wait_until(|o| unloaded(&o.phase) || !matches!(o.phase, Phase::Stopped(_)))
                 .await;
         })
+    }
+}
+
+/// Cluster mode: the lease is lost (another member may hold it already). The
+/// incarnation ends at once without committing anything more, uncounted as a
+/// restart; the partition stays stopped with nothing loaded until a lease is
+/// taken again, and whoever holds it repairs what its uncommitted epochs wrote.
+#[derive(Message)]
+#[rtype(result = "()")]
+pub struct Revoke;
+
+impl Handler<Revoke> for PartitionActor {
+    type Result = ();
+
+    fn handle(&mut self, _: Revoke, ctx: &mut Self::Context) {
+        self.revoked(ctx);
     }
 }
 

@@ -76,6 +76,7 @@ impl Harness {
             merger: merger.clone(),
             io,
             tuning: Arc::new(Tuning::new(&proc)),
+            cluster: None,
         };
         let changes = Arc::new(tokio::sync::watch::Sender::new(0));
         let status = Arc::new(PartitionStatus::new(&cfg, changes));
