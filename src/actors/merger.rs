@@ -287,6 +287,19 @@ impl Handler<Purge> for Merger {
     }
 }
 
+/// Answers once every message sent to the merger before it has been applied to
+/// the totals the admin API reads (the mailbox is FIFO): a partition settles
+/// (finished, stopped) only after its last commit is visible there.
+#[derive(Message)]
+#[rtype(result = "()")]
+pub struct Applied;
+
+impl Handler<Applied> for Merger {
+    type Result = ();
+
+    fn handle(&mut self, _: Applied, _: &mut Self::Context) {}
+}
+
 /// Resolves once every total computed so far has been written.
 #[derive(Message)]
 #[rtype(result = "()")]

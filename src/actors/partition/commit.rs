@@ -12,7 +12,7 @@ use super::actor::{PartitionActor, Position};
 use super::error::PartitionError;
 use super::incarnation::Sealed;
 use crate::actors::checkpoint::Persist;
-use crate::actors::merger::Committed;
+use crate::actors::merger::{Applied, Committed};
 use crate::actors::sink::WriteEpoch;
 use crate::core::{self, SnapshotKind};
 use crate::sink::{write_timestamp, EpochWrite};
@@ -177,7 +177,7 @@ impl PartitionActor {
         });
         self.update_backpressure();
         self.publish();
-        self.check_settled();
+        self.check_settled(ctx);
         self.checkpoint_next(ctx);
     }
 
@@ -229,9 +229,20 @@ impl PartitionActor {
     }
 
     /// With no epoch uncommitted, an ending source finishes and a stop completes.
-    pub(super) fn check_settled(&mut self) {
-        if self.life.epochs.is_empty() {
-            self.enter(self.phase.settled());
+    /// Enters the settled phase (finished, stopped) once no epoch is
+    /// uncommitted and the merger has applied every commit sent before: a
+    /// reader who sees the partition settled sees all of it in the totals.
+    pub(super) fn check_settled(&mut self, ctx: &mut Context<Self>) {
+        if !self.life.epochs.is_empty() || self.phase.settled() == self.phase {
+            return;
         }
+        let applied = self.deps.merger.send(Applied);
+        ctx.spawn(applied.into_actor(self).map(|_, act, _| {
+            // A merger that died answers with an error; its restart resets
+            // nothing a partition committed, so settling is still right.
+            if act.life.epochs.is_empty() {
+                act.enter(act.phase.settled());
+            }
+        }));
     }
 }

@@ -30,8 +30,11 @@ impl Handler<Drain> for PartitionActor {
 
     fn handle(&mut self, _: Drain, ctx: &mut Self::Context) -> Self::Result {
         self.seal(ctx);
-        self.enter(self.phase.drain(self.life.epochs.is_empty()));
+        // Draining first even with nothing uncommitted: it becomes stopped
+        // once the merger has applied the last commit.
+        self.enter(self.phase.drain(false));
         self.update_backpressure();
+        self.check_settled(ctx);
         let status = self.status.clone();
         // Not tied to this incarnation: a restart completes the stop.
         Box::pin(async move {
@@ -64,7 +67,7 @@ impl Handler<Resume> for PartitionActor {
             Phase::Restoring(_) => self.restore(ctx),
             _ => {
                 self.update_backpressure();
-                self.check_settled();
+                self.check_settled(ctx);
             }
         }
     }
