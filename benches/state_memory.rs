@@ -204,6 +204,7 @@ fn actors(keys: &Keys) -> (Live, Live) {
                 partition: "p0".into(),
                 options: StateOptions::default(),
                 identity: identity(),
+                upto: None,
             })
             .await
             .expect("checkpoint actor")
@@ -228,6 +229,7 @@ fn actors(keys: &Keys) -> (Live, Live) {
             .send(Persist {
                 snapshot: Arc::new(snapshot),
                 bytes: Arc::new(bytes),
+                timestamp: None,
             })
             .await
             .expect("checkpoint actor")

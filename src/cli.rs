@@ -6,7 +6,7 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand};
 
 use crate::commands;
-use crate::config::{self, Config, Overrides};
+use crate::config::{self, log_directives, Config, Overrides};
 
 /// Simple Streaming Analytics: exact, live rollups from event streams into Cassandra.
 #[derive(Debug, Parser)]
@@ -96,6 +96,7 @@ pub fn init_tracing(level: &str) {
     // server logs them itself at debug.
     const QUIET: &str =
         "scylla=warn,scylla::cluster::metadata::cc_establisher=off,actix_http::h1::dispatcher=off";
+    let filter = log_directives(&filter);
     let filter = tracing_subscriber::EnvFilter::try_new(format!("{QUIET},{filter}"))
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(format!("{QUIET},{level}")));
     let _ = tracing_subscriber::fmt()

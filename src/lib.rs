@@ -18,6 +18,8 @@
 //! - `sink`: writing sealed epochs, repairs and totals to Cassandra.
 //! - `checkpoint`: where snapshots and identities are kept (Cassandra or a folder).
 //! - `cassandra`: the shared `scylla` session, TLS, the CQL schema, waiting for the cluster.
+//! - `cluster`: several processes on one job — partition leases by lightweight
+//!   transactions, fencing tokens, membership and fair shares.
 //! - `metrics`: every Prometheus metric, with its help text and labels.
 //! - `admin`: the admin REST API (actix-web), `/metrics`, chaos mode and the web console.
 
@@ -26,6 +28,7 @@ pub mod admin;
 pub mod cassandra;
 pub mod checkpoint;
 pub mod cli;
+pub mod cluster;
 pub mod commands;
 pub mod config;
 pub mod core;

@@ -185,6 +185,41 @@ pub static RESTARTS: LazyLock<IntCounterVec> = LazyLock::new(|| {
 pub static LIVE_KEYS: LazyLock<IntGauge> = LazyLock::new(|| {
     reg(IntGauge::new("ssa_live_keys", "Keys with a total held in memory.").expect("valid metric"))
 });
+pub static LEASES_HELD: LazyLock<IntGauge> = LazyLock::new(|| {
+    reg(IntGauge::new(
+        "ssa_leases_held",
+        "Partition leases this process holds (cluster mode).",
+    )
+    .expect("valid metric"))
+});
+pub static CLUSTER_MEMBERS: LazyLock<IntGauge> = LazyLock::new(|| {
+    reg(IntGauge::new(
+        "ssa_cluster_members",
+        "Live members seen in the last coordination round.",
+    )
+    .expect("valid metric"))
+});
+pub static LEASE_LOSSES: LazyLock<IntCounter> = LazyLock::new(|| {
+    reg(IntCounter::new(
+        "ssa_lease_losses_total",
+        "Leases lost to expiry or to another member (renewal or commit refused).",
+    )
+    .expect("valid metric"))
+});
+pub static LEASE_TAKEOVERS: LazyLock<IntCounter> = LazyLock::new(|| {
+    reg(IntCounter::new(
+        "ssa_lease_takeovers_total",
+        "Leases taken over after another member held them (expired or released).",
+    )
+    .expect("valid metric"))
+});
+pub static FENCED_COMMITS_REFUSED: LazyLock<IntCounter> = LazyLock::new(|| {
+    reg(IntCounter::new(
+        "ssa_fenced_commits_refused_total",
+        "Epoch commits refused because the lease's fencing token had moved on.",
+    )
+    .expect("valid metric"))
+});
 pub static PARTITION_KEYS: LazyLock<IntGaugeVec> = LazyLock::new(|| {
     gauge_vec(
         "ssa_partition_keys",
@@ -328,6 +363,11 @@ pub fn init() {
         CHAOS_KILLS.with_label_values(&[target.as_str()]);
     }
     LazyLock::force(&LIVE_KEYS);
+    LazyLock::force(&LEASES_HELD);
+    LazyLock::force(&CLUSTER_MEMBERS);
+    LazyLock::force(&LEASE_LOSSES);
+    LazyLock::force(&LEASE_TAKEOVERS);
+    LazyLock::force(&FENCED_COMMITS_REFUSED);
     LazyLock::force(&PARTITION_KEYS);
     LazyLock::force(&SOURCE_OFFSET);
     LazyLock::force(&COMMITTED_OFFSET);

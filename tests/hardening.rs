@@ -167,6 +167,17 @@ fn values_that_make_the_process_spin_are_refused_naming_key_and_bound() {
         &["`processor.restart_backoff_min`", "minimum of 1ms"],
         "env",
     );
+    // A quoted value with a multi-byte character before an escape (it once made
+    // the environment reader panic) is read and refused like any other.
+    let out = ssa(
+        &["run"],
+        &[
+            ("SSA_CASSANDRA__KEYSPACE", "\"\u{e9}t\u{e9}\\n\""),
+            ("SSA_ADMIN__ENABLED", "false"),
+        ],
+        Duration::from_secs(60),
+    );
+    refused(&out, &["`cassandra.keyspace`"], "env with an escape");
     // A flag that would spin the demo's fault injection.
     let out = ssa(&["demo", "--kill-every", "0"], &[], Duration::from_secs(60));
     refused(&out, &["--kill-every"], "demo --kill-every 0");

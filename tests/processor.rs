@@ -314,7 +314,7 @@ fn a_delta_checkpoint_holds_only_the_keys_its_epoch_touched() {
         let store = ssa::checkpoint::CassandraStore::new(s, &keyspace, 512 * 1024)
             .await
             .unwrap();
-        let chain = store.load("push").await.unwrap();
+        let chain = store.load("push", None).await.unwrap();
         let mut all = vec![chain.base.clone().unwrap()];
         all.extend(chain.deltas.clone());
         all

@@ -8,11 +8,13 @@ use common::*;
 use scylla::value::CqlTimestamp;
 use uuid::Uuid;
 
-const TABLES: [&str; 9] = [
+const TABLES: [&str; 11] = [
     "checkpoints",
+    "cluster_members",
     "dead_letters",
     "epoch_intents",
     "events_raw",
+    "leases",
     "partition_identity",
     "rollups_by_minute",
     "rollups_by_partition",

@@ -43,6 +43,8 @@ pub struct Merger {
     writing: bool,
     failures: u32,
     waiters: Vec<oneshot::Sender<()>>,
+    /// [`Applied`] asked while totals were being read back: answered once none is.
+    applied_waiters: Vec<oneshot::Sender<()>>,
     /// Keys whose totals left memory (a filter: they may be in `rollups_total`).
     dropped: Option<EvictedKeys>,
     /// Keys evicted by their only partition while their total was still to be
@@ -53,9 +55,23 @@ pub struct Merger {
     /// Partition ids by merger index, for reading a key's partials.
     ids: HashMap<u16, Arc<str>>,
     share: Option<BudgetShare>,
+    /// Cluster mode: every partition of the job. Another process holds some of
+    /// them, so totals are recomputed from every partition's stored partial.
+    job: Option<Arc<Vec<String>>>,
 }
 
+/// Cluster mode: the least time between two recomputations of totals, which
+/// read every partition's partials.
+const SHARED_TOTALS_EVERY: Duration = Duration::from_millis(250);
+
 impl Merger {
+    /// Cluster mode: totals are recomputed from the partials of every partition
+    /// of `job`, not from the ones this process holds.
+    pub fn shared(mut self, job: Vec<String>) -> Self {
+        self.job = Some(Arc::new(job));
+        self
+    }
+
     pub fn new(
         totals: Totals,
         sink: Option<Arc<CassandraSink>>,
@@ -69,11 +85,13 @@ impl Merger {
             writing: false,
             failures: 0,
             waiters: Vec::new(),
+            applied_waiters: Vec::new(),
             dropped: None,
             drop_after_write: Vec::new(),
             loading: HashMap::new(),
             ids: HashMap::new(),
             share: None,
+            job: None,
         }
     }
 
@@ -133,23 +151,45 @@ impl Merger {
             return;
         }
         let keys: Vec<Key> = self.dirty.drain().collect();
-        // A key absent from memory whose total may have been dropped keeps its
-        // row: only a key known to have no partial left loses it.
-        let rows: Vec<(Key, Option<Rollup>)> = keys
-            .iter()
-            .filter_map(|k| match self.totals.get(k) {
-                Some(e) => Some((k.clone(), Some(e.total()))),
-                None if self.maybe_dropped(k) || self.loading.contains_key(k) => None,
-                None => Some((k.clone(), None)),
-            })
-            .collect();
         self.writing = true;
+        let job = self.job.clone();
+        // A key absent from memory whose total may have been dropped keeps its
+        // row: only a key known to have no partial left loses it. (Cluster mode
+        // recomputes every dirty key from the stored partials instead.)
+        let rows: Vec<(Key, Option<Rollup>)> = match job {
+            Some(_) => Vec::new(),
+            None => keys
+                .iter()
+                .filter_map(|k| match self.totals.get(k) {
+                    Some(e) => Some((k.clone(), Some(e.total()))),
+                    None if self.maybe_dropped(k) || self.loading.contains_key(k) => None,
+                    None => Some((k.clone(), None)),
+                })
+                .collect(),
+        };
+        let shared_keys = match job {
+            Some(_) => keys.clone(),
+            None => Vec::new(),
+        };
         let write = on_io(&self.io, "writing totals", async move {
-            sink.write_totals(&rows).await
+            match job {
+                Some(job) => sink.write_shared_totals(&job, &shared_keys).await,
+                None => sink.write_totals(&rows).await,
+            }
         });
+        let shared = self.job.is_some();
         ctx.spawn(write.into_actor(self).map(move |res, act, ctx| {
             act.writing = false;
             match res {
+                Ok(()) if shared => {
+                    act.failures = 0;
+                    act.drop_written();
+                    act.report_bytes();
+                    if act.dirty.is_empty() && act.loading.is_empty() {
+                        act.wake_waiters();
+                    }
+                    ctx.run_later(SHARED_TOTALS_EVERY, |act, ctx| act.write(ctx));
+                }
                 Ok(()) => {
                     act.failures = 0;
                     act.drop_written();
@@ -316,6 +356,30 @@ impl Handler<Purge> for Merger {
             self.dirty.extend(msg.keys);
         }
         self.after_change(ctx);
+    }
+}
+
+/// Answers once every message sent to the merger before it has been applied to
+/// the totals the admin API reads (the mailbox is FIFO, and commits of dropped
+/// keys wait for their totals to be read back): a partition settles (finished,
+/// stopped) only after its last commit is visible there.
+#[derive(Message)]
+#[rtype(result = "()")]
+pub struct Applied;
+
+impl Handler<Applied> for Merger {
+    type Result = ResponseFuture<()>;
+
+    fn handle(&mut self, _: Applied, _: &mut Self::Context) -> Self::Result {
+        let (tx, rx) = oneshot::channel();
+        if self.loading.is_empty() {
+            let _ = tx.send(());
+        } else {
+            self.applied_waiters.push(tx);
+        }
+        Box::pin(async move {
+            let _ = rx.await;
+        })
     }
 }
 

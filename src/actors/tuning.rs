@@ -9,7 +9,7 @@ use std::time::Duration;
 use serde::{Deserialize, Serialize, Serializer};
 use utoipa::ToSchema;
 
-use crate::config::ProcessorConfig;
+use crate::config::{Config, ConfigError, ProcessorConfig};
 
 /// The values of the tunable `processor.*` keys (`PATCH /config` answers them).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, ToSchema)]
@@ -38,6 +38,14 @@ impl Tunables {
             max_inflight_epochs: config.max_inflight_epochs,
             sink_concurrency: config.sink_concurrency,
         }
+    }
+
+    /// Checks these values with the same ranges as the configuration file.
+    pub fn validate(&self, config: &Config) -> Result<(), ConfigError> {
+        let mut check = config.clone();
+        check.partitions.clear();
+        self.apply_to(&mut check.processor);
+        check.validate()
     }
 
     /// Writes these values into a configuration (to validate or report it).

@@ -8,7 +8,7 @@
 //! - `auth`: the bearer-token middleware.
 //! - `error`: every API error and its HTTP status (the one place they map).
 //! - `model`: request and answer bodies; `json_int`: integers as JSON Schema counts them.
-//! - `health`, `partitions`, `faults`, `rollups`, `settings`: the handlers.
+//! - `health`, `partitions`, `faults`, `rollups`, `settings`, `cluster`: the handlers.
 //! - `top_keys`, `verify`: the read-only views the console adds (largest
 //!   totals; committed totals against a demo's ground truth); `views` their bodies.
 //! - `console`: the web console page and its embedded files (`console/`).
@@ -18,6 +18,7 @@
 
 mod auth;
 mod chaos;
+mod cluster;
 mod connection;
 mod console;
 mod error;
@@ -37,6 +38,9 @@ mod top_keys;
 mod verify;
 mod views;
 
+pub use chaos::ChaosSpec;
 pub use error::ApiError;
+pub use model::{ChaosRequest, NewPartition};
 pub use openapi::ApiDoc;
 pub use server::{start, start_early, start_if_enabled, AdminServer};
+pub use settings::{parse_patch, patched};

@@ -6,8 +6,8 @@ use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
 use super::{
-    console, error, faults, health, model, partitions, rates, rollups, settings, top_keys, verify,
-    views,
+    cluster, console, error, faults, health, model, partitions, rates, rollups, settings, top_keys,
+    verify, views,
 };
 use crate::actors::partition::{Lifecycle, PartitionSnapshot};
 use crate::actors::supervision::ChaosTarget;
@@ -34,6 +34,8 @@ use crate::format::Format;
         partitions::start,
         partitions::reset,
         partitions::throughput,
+        cluster::cluster,
+        cluster::release,
         faults::kill_partition,
         faults::kill_sink,
         faults::kill_checkpoint,
@@ -77,6 +79,9 @@ use crate::format::Format;
         views::ActorList,
         views::VerifyStatus,
         views::VerifyView,
+        crate::cluster::ClusterView,
+        crate::cluster::MemberView,
+        crate::cluster::LeaseView,
     )),
     modifiers(&BearerAuth),
     tags(
@@ -84,6 +89,7 @@ use crate::format::Format;
         (name = "partitions", description = "source connections and their actors"),
         (name = "faults", description = "fault injection and chaos mode"),
         (name = "rollups", description = "current totals from memory"),
+        (name = "cluster", description = "cluster mode: members, leases and fencing tokens, handing partitions over"),
         (name = "config", description = "running configuration and live tuning"),
         (name = "console", description = "the live web console (read-only to load; its buttons call the mutating routes with the token)"),
     )

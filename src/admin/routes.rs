@@ -13,7 +13,9 @@ use actix_web::middleware::{from_fn, Next};
 use actix_web::{guard, web, HttpRequest, HttpResponse, Resource, Route};
 
 use super::error::ApiError;
-use super::{console, faults, health, openapi, partitions, rollups, settings, top_keys, verify};
+use super::{
+    cluster, console, faults, health, openapi, partitions, rollups, settings, top_keys, verify,
+};
 
 /// Bodies larger than this are refused (413).
 pub const MAX_BODY_BYTES: usize = 64 * 1024;
@@ -63,6 +65,8 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     .service(resource("/partitions/{id}/start", POST).route(web::post().to(partitions::start)))
     .service(resource("/partitions/{id}/stop", POST).route(web::post().to(partitions::stop)))
     .service(resource("/partitions/{id}/reset", POST).route(web::post().to(partitions::reset)))
+    .service(resource("/partitions/{id}/release", POST).route(web::post().to(cluster::release)))
+    .service(resource("/cluster", GET).route(read().to(cluster::cluster)))
     .service(resource("/partitions/{id}/kill", POST).route(web::post().to(faults::kill_partition)))
     .service(resource("/actors/sink/kill", POST).route(web::post().to(faults::kill_sink)))
     .service(resource("/actors", GET).route(read().to(faults::actors)))

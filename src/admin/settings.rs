@@ -96,6 +96,14 @@ pub fn parse_patch(body: Value) -> Result<ConfigPatch, ApiError> {
     Ok(patch)
 }
 
+/// `current` with the patch's values put in; a malformed `flush_interval` is
+/// refused here, ranges by [`Tunables::validate`] when the processor applies them.
+pub fn patched(current: Tunables, patch: &ConfigPatch) -> Result<Tunables, ApiError> {
+    patch
+        .apply(current)
+        .map_err(|m| ApiError::field("flush_interval", m))
+}
+
 /// Changes tunable knobs while running; the whole patch is validated first
 /// (same ranges as the configuration file) and applied only if all of it is valid.
 #[utoipa::path(
@@ -121,9 +129,7 @@ pub async fn patch(
 ) -> Result<web::Json<Tunables>, ApiError> {
     let patch = parse_patch(body.into_inner())?;
     let processor = state.processor()?;
-    let values = patch
-        .apply(processor.tuning.get())
-        .map_err(|m| ApiError::field("flush_interval", m))?;
+    let values = patched(processor.tuning.get(), &patch)?;
     let applied = processor.retune(values).await?;
     tracing::info!(
         flush_interval = ?applied.flush_interval,

@@ -5,6 +5,7 @@ mod connect_error;
 mod error;
 pub mod schema;
 mod session;
+mod tables;
 pub mod tls;
 mod wait;
 

@@ -20,6 +20,7 @@ pub struct CassandraStore {
     session: Arc<Session>,
     chunk_bytes: usize,
     insert: PreparedStatement,
+    insert_at: PreparedStatement,
     select_all: PreparedStatement,
     select_one: PreparedStatement,
     prune: PreparedStatement,
@@ -37,7 +38,9 @@ fn store_err(what: &'static str, partition: &str, e: impl std::fmt::Display) -> 
     }
 }
 
-type ChunkRow = (i64, i32, i32, Option<i64>, Vec<u8>);
+/// One row of the `checkpoints` table as read back: seq, chunk index, chunk count,
+/// offset column, bytes.
+pub type ChunkRow = (i64, i32, i32, Option<i64>, Vec<u8>);
 /// One chunk of a snapshot: index, count, offset column, bytes.
 type Chunk = (i32, i32, Option<i64>, Vec<u8>);
 type IdentityRow = (String, String, i32, i32, String, bool);
@@ -61,6 +64,11 @@ impl CassandraStore {
             insert: prep(format!(
                 "INSERT INTO {keyspace}.checkpoints (partition_id, seq, chunk, chunks, kind, epoch, offset, keys, data, created_at) \
                  VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+            ))
+            .await?,
+            insert_at: prep(format!(
+                "INSERT INTO {keyspace}.checkpoints (partition_id, seq, chunk, chunks, kind, epoch, offset, keys, data, created_at) \
+                 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) USING TIMESTAMP ?"
             ))
             .await?,
             select_all: prep(format!(
@@ -99,7 +107,12 @@ impl CassandraStore {
         })
     }
 
-    pub async fn persist(&self, snap: &Snapshot, bytes: &[u8]) -> Result<(), CheckpointError> {
+    pub async fn persist(
+        &self,
+        snap: &Snapshot,
+        bytes: &[u8],
+        timestamp: Option<i64>,
+    ) -> Result<(), CheckpointError> {
         let chunks: Vec<&[u8]> = if bytes.is_empty() {
             vec![&[][..]]
         } else {
@@ -117,21 +130,28 @@ impl CassandraStore {
         );
         let n = chunks.len() as i32;
         let writes = chunks.iter().enumerate().map(|(i, chunk)| {
-            self.session.execute_unpaged(
-                &self.insert,
-                (
-                    &*snap.partition,
-                    snap.epoch as i64,
-                    i as i32,
-                    n,
-                    kind,
-                    snap.epoch as i64,
-                    snap.offset as i64,
-                    snap.keys.len() as i64,
-                    *chunk,
-                    now,
-                ),
-            )
+            let row = (
+                &*snap.partition,
+                snap.epoch as i64,
+                i as i32,
+                n,
+                kind,
+                snap.epoch as i64,
+                snap.offset as i64,
+                snap.keys.len() as i64,
+                *chunk,
+                now,
+            );
+            async move {
+                match timestamp {
+                    None => self.session.execute_unpaged(&self.insert, row).await,
+                    Some(ts) => {
+                        let (a, b, c, d, e, f, g, h, i, j) = row;
+                        let values = (a, b, c, d, e, f, g, h, i, j, ts);
+                        self.session.execute_unpaged(&self.insert_at, values).await
+                    }
+                }
+            }
         });
         futures::future::try_join_all(writes)
             .await
@@ -165,7 +185,9 @@ impl CassandraStore {
             .map_err(|e| store_err("reading snapshots", partition, e))
     }
 
-    fn assemble(rows: Vec<ChunkRow>) -> BTreeMap<u64, Loaded> {
+    /// Joins the chunks of each seq and decodes them: incomplete and undecodable
+    /// seqs are kept as such, for [`newest_chain`] to fall back past.
+    pub fn assemble(rows: Vec<ChunkRow>) -> BTreeMap<u64, Loaded> {
         let mut by_seq: BTreeMap<u64, Vec<Chunk>> = BTreeMap::new();
         for (seq, chunk, chunks, offset, data) in rows {
             by_seq
@@ -199,8 +221,13 @@ impl CassandraStore {
             .collect()
     }
 
-    pub async fn load(&self, partition: &str) -> Result<Chain, CheckpointError> {
-        let rows = self.rows(partition, None).await?;
+    pub async fn load(&self, partition: &str, upto: Option<u64>) -> Result<Chain, CheckpointError> {
+        let mut rows = self.rows(partition, None).await?;
+        if let Some(upto) = upto {
+            // Snapshots past the committed epoch were never committed (a deposed
+            // owner may have written one): they do not exist for the restore.
+            rows.retain(|r| r.0 as u64 <= upto);
+        }
         Ok(newest_chain(Self::assemble(rows)))
     }
 

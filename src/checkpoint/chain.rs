@@ -104,7 +104,9 @@ pub fn newest_chain(stored: BTreeMap<u64, Loaded>) -> Chain {
     let mut last_epoch = base.as_ref().map(|b| b.epoch).unwrap_or(0);
     while let Some(entry) = newer.first_entry().filter(|_| base.is_some()) {
         match &entry.get().snapshot {
-            Stored::Ok(s) if s.kind == SnapshotKind::Delta && s.epoch == last_epoch + 1 => {
+            Stored::Ok(s)
+                if s.kind == SnapshotKind::Delta && Some(s.epoch) == last_epoch.checked_add(1) =>
+            {
                 last_epoch = s.epoch;
                 if let Stored::Ok(s) = entry.remove().snapshot {
                     deltas.push(s);
@@ -130,11 +132,9 @@ fn fallback(end: u64, newer: &BTreeMap<u64, Loaded>) -> Option<Fallback> {
     if newer.len() == 1 && matches!(loaded.snapshot, Stored::Incomplete) {
         return None;
     }
-    let (damaged_seq, reason) = if first > end + 1 {
-        (
-            end + 1,
-            format!("the snapshot of epoch {} is missing", end + 1),
-        )
+    let next = end.saturating_add(1);
+    let (damaged_seq, reason) = if first > next {
+        (next, format!("the snapshot of epoch {next} is missing"))
     } else {
         let reason = match &loaded.snapshot {
             Stored::Corrupt(why) => why.clone(),

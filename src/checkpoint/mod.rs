@@ -10,7 +10,7 @@ mod identity;
 mod local;
 mod store;
 
-pub use cassandra::CassandraStore;
+pub use cassandra::{CassandraStore, ChunkRow};
 pub use chain::{newest_chain, Chain, Fallback, Loaded, Stored};
 pub use error::CheckpointError;
 pub use identity::{Identity, IdentityMismatch, SourceKind, StoredIdentity};

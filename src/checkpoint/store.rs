@@ -11,17 +11,23 @@ pub enum CheckpointStore {
 
 impl CheckpointStore {
     /// Persists one snapshot (already encoded as `bytes`).
-    pub async fn persist(&self, snap: &Snapshot, bytes: &[u8]) -> Result<(), CheckpointError> {
+    pub async fn persist(
+        &self,
+        snap: &Snapshot,
+        bytes: &[u8],
+        timestamp: Option<i64>,
+    ) -> Result<(), CheckpointError> {
         match self {
-            CheckpointStore::Cassandra(s) => s.persist(snap, bytes).await,
+            CheckpointStore::Cassandra(s) => s.persist(snap, bytes, timestamp).await,
             CheckpointStore::Local(s) => s.persist(snap, bytes).await,
         }
     }
 
-    /// The newest complete chain of a partition.
-    pub async fn load(&self, partition: &str) -> Result<Chain, CheckpointError> {
+    /// The newest complete chain of a partition; with `upto`, of the snapshots
+    /// up to that epoch only (cluster mode: the lease's committed epoch).
+    pub async fn load(&self, partition: &str, upto: Option<u64>) -> Result<Chain, CheckpointError> {
         match self {
-            CheckpointStore::Cassandra(s) => s.load(partition).await,
+            CheckpointStore::Cassandra(s) => s.load(partition, upto).await,
             CheckpointStore::Local(s) => s.load(partition).await,
         }
     }

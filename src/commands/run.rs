@@ -73,6 +73,7 @@ pub fn run(global: &GlobalArgs, args: RunArgs) -> anyhow::Result<ExitCode> {
         if let Some(admin) = &admin {
             admin.attach(processor.clone());
         }
+        processor.start_cluster();
         tracing::info!(
             partitions = processor.partitions().len(),
             "processor running"
@@ -88,6 +89,9 @@ pub fn run(global: &GlobalArgs, args: RunArgs) -> anyhow::Result<ExitCode> {
             _ = term.recv() => {}
             _ = done => {
                 processor.flush().await;
+                if let Some(cluster) = &processor.cluster {
+                    cluster.leave(&processor.io).await;
+                }
                 tracing::info!("every source ended and is committed");
                 return Ok(ExitCode::SUCCESS);
             }

@@ -99,6 +99,17 @@ pub const LISTEN_IDLE_TIMEOUT: Bound<Duration> = Bound {
     min: ms(100),
     max: secs(86400),
 };
+/// A lease lives at least a second: shorter ones would expire under an ordinary
+/// Cassandra pause and move partitions back and forth.
+pub const LEASE_TTL: Bound<Duration> = Bound {
+    min: secs(1),
+    max: secs(600),
+};
+/// At most half a lease's life (checked against `lease_ttl`).
+pub const RENEW_EVERY: Bound<Duration> = Bound {
+    min: ms(100),
+    max: secs(300),
+};
 
 /// Formats a duration as the configuration writes it (`500ms`, `1h`).
 pub fn show(d: Duration) -> String {

@@ -8,8 +8,9 @@
 
 use std::path::Path;
 
-use figment::providers::{Env, Format as _, Serialized, Toml};
-use figment::Figment;
+use figment::providers::{Format as _, Serialized, Toml};
+use figment::value::{Dict, Map, Value};
+use figment::{Figment, Metadata, Profile, Provider};
 
 use super::file::{read_config_file, syntax_error};
 use super::{Config, ConfigError};
@@ -17,12 +18,13 @@ use super::{Config, ConfigError};
 /// Keys whose values are secrets: errors name them and never show their values.
 pub const SECRET_KEYS: [&str; 2] = ["cassandra.password", "admin.token"];
 
-/// Credentials taken from the environment as plain strings (figment would read
+/// Credentials (and node ids) taken from the environment as plain strings (figment would read
 /// `SSA_CASSANDRA__PASSWORD=1234` as a number and refuse it).
-const STRING_ENV: [(&str, &str); 3] = [
+const STRING_ENV: [(&str, &str); 4] = [
     ("SSA_CASSANDRA__USERNAME", "cassandra.username"),
     ("SSA_CASSANDRA__PASSWORD", "cassandra.password"),
     ("SSA_ADMIN__TOKEN", "admin.token"),
+    ("SSA_CLUSTER__NODE_ID", "cluster.node_id"),
 ];
 
 /// Values given as command-line flags; they win over every other layer.
@@ -36,24 +38,26 @@ pub struct Overrides {
 
 /// Loads and validates the configuration.
 pub fn load(file: Option<&Path>, overrides: &Overrides) -> Result<Config, ConfigError> {
+    let text = file.map(read_config_file).transpose()?;
+    let file = file.zip(text.as_deref());
+    load_from_str(file, overrides)
+}
+
+/// [`load`] with the `--config` file already read (its path, for errors, and its
+/// text): every layer above the file (environment, flags) and the validation are
+/// the same.
+pub fn load_from_str(
+    file: Option<(&Path, &str)>,
+    overrides: &Overrides,
+) -> Result<Config, ConfigError> {
     let mut figment = Figment::from(Serialized::defaults(Config::default()));
-    if let Some(path) = file {
-        let text = read_config_file(path)?;
-        if let Err(e) = toml::from_str::<toml::Table>(&text) {
-            return Err(syntax_error(path, &text, &e));
+    if let Some((path, text)) = file {
+        if let Err(e) = toml::from_str::<toml::Table>(text) {
+            return Err(syntax_error(path, text, &e));
         }
-        figment = figment.merge(Toml::string(&text));
+        figment = figment.merge(Toml::string(text));
     }
-    figment = figment.merge(
-        Env::prefixed("SSA_")
-            .filter(|key| {
-                key.as_str().contains("__")
-                    && !STRING_ENV
-                        .iter()
-                        .any(|(var, _)| key.as_str().eq_ignore_ascii_case(&var[4..]))
-            })
-            .split("__"),
-    );
+    figment = figment.merge(EnvLayer);
     for (var, key) in STRING_ENV {
         if let Ok(value) = std::env::var(var) {
             figment = figment.merge(Serialized::default(key, value));
@@ -77,10 +81,80 @@ pub fn load(file: Option<&Path>, overrides: &Overrides) -> Result<Config, Config
     if let Some(sink) = overrides.sink {
         figment = figment.merge(Serialized::default("processor.sink", sink));
     }
-    let config: Config = figment.extract().map_err(|e| describe(e, file))?;
+    let config: Config = figment
+        .extract()
+        .map_err(|e| describe(e, file.map(|(path, _)| path)))?;
     config.validate()?;
     config.check_tls_files()?;
     Ok(config)
+}
+
+/// The `SSA_SECTION__KEY` environment variables as one layer (the secrets of
+/// [`STRING_ENV`] aside): each `__` nests a key, names are case-insensitive, and a
+/// value is read as figment reads it (`5`, `true`, `[a, b]`, `"quoted"`), except
+/// one holding a multi-byte character and a backslash, which is read as a TOML
+/// value (a plain string when it is not one): figment's reader indexes quoted
+/// strings by character count as if it were bytes, and panics on those.
+struct EnvLayer;
+
+impl Provider for EnvLayer {
+    fn metadata(&self) -> Metadata {
+        Metadata::named("`SSA_` environment variable(s)")
+    }
+
+    fn data(&self) -> Result<Map<Profile, Dict>, figment::Error> {
+        let mut dict = Dict::new();
+        for (name, value) in std::env::vars_os() {
+            let name = name.to_string_lossy();
+            let name = name.trim();
+            let Some(rest) = name
+                .get(4..)
+                .filter(|_| name[..4].eq_ignore_ascii_case("SSA_"))
+            else {
+                continue;
+            };
+            let string = STRING_ENV
+                .iter()
+                .any(|(var, _)| var.eq_ignore_ascii_case(name));
+            let path = rest.trim().to_ascii_lowercase().replace("__", ".");
+            if string || !rest.contains("__") || path.split('.').any(str::is_empty) {
+                continue;
+            }
+            insert(&mut dict, &path, env_value(&value.to_string_lossy()));
+        }
+        Ok(Profile::Default.collect(dict))
+    }
+}
+
+fn env_value(raw: &str) -> Value {
+    if raw.is_ascii() || !raw.contains('\\') {
+        return raw.parse().unwrap_or_else(|_| Value::from(raw));
+    }
+    toml::from_str::<toml::Table>(&format!("v = {raw}"))
+        .ok()
+        .and_then(|mut table| table.remove("v"))
+        .and_then(|value| Value::serialize(value).ok())
+        .unwrap_or_else(|| Value::from(raw))
+}
+
+/// Puts `value` at the dotted `path`, a later variable winning where two meet.
+fn insert(dict: &mut Dict, path: &str, value: Value) {
+    match path.split_once('.') {
+        None => {
+            dict.insert(path.to_string(), value);
+        }
+        Some((first, rest)) => {
+            let entry = dict
+                .entry(first.to_string())
+                .or_insert_with(|| Value::from(Dict::new()));
+            if entry.as_dict().is_none() {
+                *entry = Value::from(Dict::new());
+            }
+            if let Value::Dict(_, inner) = entry {
+                insert(inner, rest, value);
+            }
+        }
+    }
 }
 
 /// Turns figment's error into one naming the key path and the layer it came

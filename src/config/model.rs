@@ -16,6 +16,7 @@ pub struct Config {
     pub processor: ProcessorConfig,
     pub admin: AdminConfig,
     pub log: LogConfig,
+    pub cluster: ClusterConfig,
     /// Sources to consume; one partition actor each.
     pub partitions: Vec<PartitionConfig>,
 }
@@ -262,6 +263,62 @@ impl Default for AdminConfig {
             listen: "127.0.0.1:8080".to_string(),
             token: String::new(),
         }
+    }
+}
+
+/// Several processes sharing one job's partitions through leases in Cassandra.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ClusterConfig {
+    pub enabled: bool,
+    /// This process's name among the members; empty = `<hostname>-<pid>`.
+    pub node_id: String,
+    /// A lease not renewed for this long expires and another process may take it.
+    #[serde(with = "humantime_serde")]
+    pub lease_ttl: Duration,
+    /// How often leases and the membership heartbeat are renewed; unset = lease_ttl / 3.
+    #[serde(with = "humantime_serde", skip_serializing_if = "Option::is_none")]
+    pub renew_every: Option<Duration>,
+}
+
+impl Default for ClusterConfig {
+    fn default() -> Self {
+        ClusterConfig {
+            enabled: false,
+            node_id: String::new(),
+            lease_ttl: Duration::from_secs(10),
+            renew_every: None,
+        }
+    }
+}
+
+impl ClusterConfig {
+    /// The renew period: as configured, else a third of the lease's life.
+    pub fn renew_period(&self) -> Duration {
+        self.renew_every.unwrap_or(self.lease_ttl / 3)
+    }
+
+    /// The configured node id, or `<hostname>-<pid>`.
+    pub fn node_name(&self) -> String {
+        if !self.node_id.is_empty() {
+            return self.node_id.clone();
+        }
+        let host = std::fs::read_to_string("/proc/sys/kernel/hostname")
+            .ok()
+            .map(|h| h.trim().to_string())
+            .filter(|h| !h.is_empty())
+            .unwrap_or_else(|| "ssa".to_string());
+        let host: String = host
+            .chars()
+            .map(
+                |c| match c.is_ascii_alphanumeric() || c == '-' || c == '.' {
+                    true => c,
+                    false => '_',
+                },
+            )
+            .take(40)
+            .collect();
+        format!("{host}-{}", std::process::id())
     }
 }
 

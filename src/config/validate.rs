@@ -4,7 +4,7 @@ use std::net::SocketAddr;
 
 use super::bounds::{self as b, check, check_duration};
 use super::names::{check_host_port, is_valid_keyspace};
-use super::{Config, ConfigError, ReplicationClass};
+use super::{Config, ConfigError, PartitionConfig, ReplicationClass};
 
 impl Config {
     /// Checks every value that serde's types alone cannot.
@@ -200,12 +200,35 @@ impl Config {
                 ),
             ));
         }
-        if let Err(e) = tracing_subscriber::EnvFilter::try_new(&self.log.level) {
+        if let Err(e) = tracing_subscriber::EnvFilter::try_new(log_directives(&self.log.level)) {
             return Err(ConfigError::invalid("log.level", e.to_string()));
         }
 
+        self.validate_cluster()?;
         self.validate_partitions()
     }
+}
+
+impl Config {
+    /// Checks a partition added while running (`POST /partitions`) against this
+    /// configuration, as if it were its only partition.
+    pub fn validate_new_partition(&self, part: &PartitionConfig) -> Result<(), ConfigError> {
+        let mut check = self.clone();
+        check.partitions = vec![part.clone()];
+        check.validate()
+    }
+}
+
+/// A log filter (`log.level`, `RUST_LOG`) with each comma-separated directive
+/// trimmed. tracing-subscriber's directive parser takes character positions in the
+/// trimmed directive as byte positions in the untrimmed one, and panics when
+/// leading blanks shift them into a multi-byte character.
+pub fn log_directives(filter: &str) -> String {
+    filter
+        .split(',')
+        .map(str::trim)
+        .collect::<Vec<_>>()
+        .join(",")
 }
 
 /// A token travels in an HTTP header, whose value is trimmed and must be visible
@@ -264,5 +287,10 @@ mod tests {
         let mut c = Config::default();
         c.log.level = "ssa=[".into();
         assert!(err(&c).contains("log.level"));
+        // Leading blanks before a multi-byte character once made the parser panic.
+        c.log.level = " é=x, ssa=debug".into();
+        assert!(err(&c).contains("log.level"));
+        c.log.level = " ssa=debug , scylla=warn".into();
+        assert!(c.validate().is_ok());
     }
 }

@@ -6,6 +6,21 @@ use serde::{Deserialize, Serialize};
 use super::rollup::Rollup;
 use super::sealed::SealedEpoch;
 
+/// The most offsets one intent may span. An epoch is sealed after at most
+/// `flush_interval` (1 h at most) of reading: 2^36 lines is some 19 M lines/s for
+/// that hour, beyond what one partition reads. A wider intent is damaged, and
+/// repairing it would mean hundreds of thousands of raw-row deletes or more.
+pub const MAX_INTENT_SPAN: u64 = 1 << 36;
+
+/// An intent blob that cannot be used for a repair.
+#[derive(Debug, thiserror::Error)]
+pub enum IntentError {
+    #[error("the blob does not decode: {0}")]
+    Decode(#[from] postcard::Error),
+    #[error("offsets {start}..{end} are not an epoch's (end before start, past the bigint range, or wider than {MAX_INTENT_SPAN})")]
+    Offsets { start: u64, end: u64 },
+}
+
 /// The offsets and rows an uncommitted epoch may have touched.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Intent {
@@ -59,10 +74,12 @@ impl Intent {
         postcard::to_stdvec(self).unwrap_or_default()
     }
 
-    pub fn decode(bytes: &[u8]) -> Result<Intent, postcard::Error> {
-        postcard::from_bytes(bytes).or_else(|e| {
+    /// Decodes a blob (the layout before priors too) and checks its offsets: an
+    /// intent whose offsets no epoch could have read is refused, not repaired.
+    pub fn decode(bytes: &[u8]) -> Result<Intent, IntentError> {
+        let intent = postcard::from_bytes(bytes).or_else(|e| {
             let v1: IntentV1 = postcard::from_bytes(bytes).map_err(|_| e)?;
-            Ok(Intent {
+            Ok::<_, postcard::Error>(Intent {
                 epoch: v1.epoch,
                 offset_start: v1.offset_start,
                 offset_end: v1.offset_end,
@@ -72,7 +89,12 @@ impl Intent {
                 priors: Vec::new(),
                 minute_priors: Vec::new(),
             })
-        })
+        })?;
+        let (start, end) = (intent.offset_start, intent.offset_end);
+        if end < start || end > i64::MAX as u64 || end - start > MAX_INTENT_SPAN {
+            return Err(IntentError::Offsets { start, end });
+        }
+        Ok(intent)
     }
 }
 
@@ -98,5 +120,33 @@ mod tests {
             postcard::to_stdvec(&(7u64, 100u64, 250u64, &intent.keys, &intent.minutes)).unwrap();
         let back = Intent::decode(&old).unwrap();
         assert_eq!((back.keys, back.priors), (intent.keys, vec![]));
+    }
+
+    #[test]
+    fn offsets_no_epoch_could_have_read_are_refused() {
+        let with = |offset_start, offset_end| Intent {
+            epoch: 1,
+            offset_start,
+            offset_end,
+            keys: vec![],
+            minutes: vec![],
+            written_at: 0,
+            priors: vec![],
+            minute_priors: vec![],
+        };
+        let last = i64::MAX as u64;
+        for (start, end) in [(10, 9), (0, last + 1), (0, MAX_INTENT_SPAN + 1)] {
+            let err = Intent::decode(&with(start, end).encode()).unwrap_err();
+            assert!(
+                matches!(err, IntentError::Offsets { .. }),
+                "{start}..{end}: {err}"
+            );
+        }
+        for (start, end) in [(5, 5), (0, MAX_INTENT_SPAN), (last - 3, last)] {
+            assert_eq!(
+                Intent::decode(&with(start, end).encode()).unwrap(),
+                with(start, end)
+            );
+        }
     }
 }

@@ -41,7 +41,7 @@ pub use event::EventRef;
 pub use evicted::{key_hash, EvictedKeys};
 pub use frame::{Frame, LineChunk, Lines};
 pub use ingest::{ingest_frame, ingest_line, reloads_ahead, IngestStats};
-pub use intent::Intent;
+pub use intent::{Intent, IntentError, MAX_INTENT_SPAN};
 pub use key::{Key, KeyHasher, KeyMap, KeyRef};
 pub use packed::PackedRollup;
 pub use parse::parse_line;

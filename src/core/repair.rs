@@ -124,16 +124,18 @@ fn priors(intents: &[Intent]) -> Priors {
     (keys, minutes)
 }
 
-/// Offsets `start..end` cut at `events_raw` partition boundaries.
+/// Offsets `start..end` cut at `events_raw` partition boundaries. Offsets are CQL
+/// bigints, so none lies past `i64::MAX`: larger ones (only a damaged snapshot has
+/// them) are clamped there, never wrapped negative or overflowed.
 fn raw_ranges(start: u64, end: u64) -> impl Iterator<Item = RawRange> {
-    let (start, end) = (start as i64, end as i64);
-    let first = start / RAW_BUCKET_SIZE;
-    (first..)
+    let last = i64::MAX as u64;
+    let (start, end) = (start.min(last) as i64, end.min(last) as i64);
+    (start / RAW_BUCKET_SIZE..=i64::MAX / RAW_BUCKET_SIZE)
         .take_while(move |b| start < end && b * RAW_BUCKET_SIZE < end)
         .map(move |bucket| RawRange {
             bucket,
             start: start.max(bucket * RAW_BUCKET_SIZE),
-            end: end.min((bucket + 1) * RAW_BUCKET_SIZE),
+            end: end.min((bucket + 1).saturating_mul(RAW_BUCKET_SIZE)),
         })
 }
 
@@ -174,6 +176,23 @@ mod tests {
         assert_eq!(raw_ranges(5, 5).count(), 0);
         assert_eq!(raw_ranges(7, 3).count(), 0);
         assert_eq!(raw_bucket(199_999), 1);
+    }
+
+    #[test]
+    fn raw_ranges_stop_at_the_last_bigint_offset() {
+        let last = i64::MAX as u64;
+        let bucket = i64::MAX / RAW_BUCKET_SIZE;
+        let r = RawRange {
+            bucket,
+            start: i64::MAX - 10,
+            end: i64::MAX,
+        };
+        // The last bucket's end overflowed; a committed offset past i64::MAX
+        // wrapped negative.
+        assert_eq!(raw_ranges(last - 10, last).collect::<Vec<_>>(), [r]);
+        assert_eq!(raw_ranges(last - 10, u64::MAX).collect::<Vec<_>>(), [r]);
+        assert_eq!(raw_ranges(0xd000_0000_0000_06d0, 5).count(), 0);
+        assert_eq!(raw_ranges(u64::MAX, u64::MAX).count(), 0);
     }
 
     #[test]

@@ -31,7 +31,7 @@ pub use server::{
     serve, ServeCounters, ServeMode, ServeOptions, ServeStats, BUFFER_BYTES,
     DEFAULT_REQUEST_TIMEOUT,
 };
-pub use subscribe::{Subscribe, MAX_REQUEST_BYTES};
+pub use subscribe::{request_line, Subscribe, MAX_REQUEST_BYTES};
 pub use truth::{KeyTruth, Truth};
 pub use words::{Words, DEFAULT_WORDS};
 pub use workload::{

@@ -5,6 +5,19 @@ use std::fmt;
 /// Longest request line accepted, newline included.
 pub const MAX_REQUEST_BYTES: usize = 256;
 
+/// Finds the request line in the bytes read so far: `Ok(Some(line))` without its
+/// `\n` once it is complete, `Ok(None)` while more bytes may complete it, an error
+/// (the reason sent back after `ERR `) once it cannot fit in [`MAX_REQUEST_BYTES`].
+pub fn request_line(read: &[u8]) -> Result<Option<&[u8]>, String> {
+    match read.iter().position(|&b| b == b'\n') {
+        Some(pos) if pos < MAX_REQUEST_BYTES => Ok(Some(&read[..pos])),
+        None if read.len() < MAX_REQUEST_BYTES => Ok(None),
+        _ => Err(format!(
+            "request line longer than {MAX_REQUEST_BYTES} bytes"
+        )),
+    }
+}
+
 /// A subscription to partition `partition` of `partitions`, starting at the
 /// `offset`-th line of that partition (the count of lines the client already has).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -84,6 +97,23 @@ mod tests {
         assert_eq!(s.to_string(), "SUBSCRIBE 2 5 1234\n");
         assert_eq!(Subscribe::parse(b"SUBSCRIBE 2 5 1234"), Ok(s));
         assert_eq!(Subscribe::parse(b"SUBSCRIBE 2 5 1234\r"), Ok(s));
+    }
+
+    #[test]
+    fn request_line_waits_for_the_newline_within_the_limit() {
+        assert_eq!(request_line(b"SUBSCRIBE 0 1"), Ok(None));
+        assert_eq!(
+            request_line(b"SUBSCRIBE 0 1 0\nextra"),
+            Ok(Some(&b"SUBSCRIBE 0 1 0"[..]))
+        );
+        let long = vec![b'1'; MAX_REQUEST_BYTES - 1];
+        assert_eq!(request_line(&long), Ok(None));
+        let mut longer = long.clone();
+        longer.push(b'1');
+        assert!(request_line(&longer).is_err());
+        let mut ended = long;
+        ended.extend_from_slice(b"1\n");
+        assert!(request_line(&ended).is_err());
     }
 
     #[test]

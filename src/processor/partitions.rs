@@ -118,9 +118,14 @@ impl Processor {
     ) -> Result<Arc<PartitionHandle>, ProcessorError> {
         let _guard = self.changing.lock().await;
         self.refuse_while_draining()?;
-        let mut check = self.config.clone();
-        check.partitions = vec![part.clone()];
-        check.validate()?;
+        if self.cluster.is_some() {
+            return Err(ProcessorError::State {
+                id: part.id,
+                state:
+                    "not in the job: in cluster mode every member is given the same [[partitions]]",
+            });
+        }
+        self.config.validate_new_partition(&part)?;
         if self.partition(&part.id).is_some() {
             return Err(ProcessorError::Exists(part.id));
         }
@@ -173,6 +178,12 @@ impl Processor {
         let _guard = self.changing.lock().await;
         let handle = self.find(id)?;
         self.refuse_while_draining()?;
+        if self.cluster.is_some() && !self.holds_lease(id) {
+            return Err(ProcessorError::State {
+                id: id.to_string(),
+                state: "not leased by this member",
+            });
+        }
         if handle.status.lifecycle() != Lifecycle::Stopped {
             return Err(ProcessorError::State {
                 id: id.to_string(),
@@ -191,6 +202,13 @@ impl Processor {
         let _guard = self.changing.lock().await;
         let handle = self.find(id)?;
         self.refuse_while_draining()?;
+        if self.cluster.is_some() {
+            return Err(ProcessorError::State {
+                id: id.to_string(),
+                state:
+                    "in a cluster: stop every member, then reset it with ssa run --reset-partition",
+            });
+        }
         if !matches!(
             handle.status.lifecycle(),
             Lifecycle::Stopped | Lifecycle::Corrupt
@@ -203,6 +221,37 @@ impl Processor {
         handle.addr.send(Unload).await.map_err(unavailable)?;
         self.start_over(id, Identity::of(&handle.config)).await?;
         handle.addr.send(Resume).await.map_err(unavailable)?;
+        Ok(handle.status.snapshot())
+    }
+
+    /// Cluster mode: whether this member holds the partition's lease.
+    pub fn holds_lease(&self, id: &str) -> bool {
+        let cluster = self.cluster.as_ref();
+        cluster
+            .and_then(|c| c.fence(id))
+            .is_some_and(|f| f.is_held())
+    }
+
+    /// Cluster mode: hands a held partition over to the other members (commit,
+    /// then release); this member does not take it back for one lease_ttl.
+    pub async fn release_partition(&self, id: &str) -> Result<PartitionSnapshot, ProcessorError> {
+        let handle = self.find(id)?;
+        let Some(cluster) = self.cluster.clone() else {
+            return Err(ProcessorError::State {
+                id: id.to_string(),
+                state: "not in a cluster (cluster.enabled = false)",
+            });
+        };
+        let released = cluster
+            .hand_over(self, id)
+            .await
+            .map_err(|e| ProcessorError::Unavailable(e.to_string()))?;
+        if !released {
+            return Err(ProcessorError::State {
+                id: id.to_string(),
+                state: "not leased by this member",
+            });
+        }
         Ok(handle.status.snapshot())
     }
 

@@ -19,6 +19,7 @@ use crate::actors::sink::SinkActor;
 use crate::actors::tuning::Tuning;
 use crate::cassandra::{self, CassandraError};
 use crate::checkpoint::{CassandraStore, CheckpointStore, LocalStore};
+use crate::cluster::{Cluster, LeaseStore};
 use crate::config::{CheckpointStoreKind, Config, ConfigError, SinkKind};
 use crate::runtime::on_io;
 use crate::sink::CassandraSink;
@@ -40,6 +41,8 @@ pub struct Processor {
     pub tuning: Arc<Tuning>,
     /// The state memory budget every partition and the merger report to.
     pub budget: Arc<StateBudget>,
+    /// Cluster mode: this process's membership and leases.
+    pub cluster: Option<Arc<Cluster>>,
     pub(super) deps: PartitionDeps,
     /// Bumped whenever a partition changes phase or the set of partitions changes.
     pub(super) changes: Arc<watch::Sender<u64>>,
@@ -117,6 +120,17 @@ impl Processor {
             }
         };
         let store = Arc::new(store);
+        let cluster = match (&session, config.cluster.enabled) {
+            (Some(session), true) => {
+                let (session, ks) = (session.clone(), config.cassandra.keyspace.clone());
+                let serial = config.cassandra.serial_consistency;
+                let leases = on_io(&io, "preparing the lease statements", async move {
+                    LeaseStore::new(session, &ks, serial).await
+                });
+                Some(Arc::new(Cluster::new(&config, Arc::new(leases.await?))))
+            }
+            _ => None,
+        };
 
         let raw = config.processor.raw_events;
         let sink = {
@@ -133,7 +147,14 @@ impl Processor {
         let merger = {
             let (t, s, io) = (totals.clone(), cassandra_sink.clone(), io.clone());
             let b = budget.clone();
-            Supervisor::start(move |_| Merger::new(t, s, io).with_budget(b))
+            let job = cluster.as_ref().map(|c| c.job.clone());
+            Supervisor::start(move |_| {
+                let merger = Merger::new(t, s, io).with_budget(b.clone());
+                match job.clone() {
+                    Some(job) => merger.shared(job),
+                    None => merger,
+                }
+            })
         };
 
         let cores = std::thread::available_parallelism()
@@ -149,6 +170,7 @@ impl Processor {
             io: io.clone(),
             tuning: tuning.clone(),
             budget: budget.clone(),
+            cluster: cluster.clone(),
         };
         let processor = Processor {
             config,
@@ -162,6 +184,7 @@ impl Processor {
             io,
             tuning,
             budget,
+            cluster,
             deps,
             changes: Arc::new(watch::Sender::new(0)),
             indexes: Mutex::new(HashMap::new()),
@@ -185,6 +208,17 @@ impl Processor {
             processor.spawn_partition(part)?;
         }
         Ok(processor)
+    }
+}
+
+impl Processor {
+    /// Cluster mode: starts this member's coordination rounds (heartbeat, renew,
+    /// take and hand over leases) on the actix system. Nothing otherwise.
+    pub fn start_cluster(self: &Arc<Self>) {
+        if let Some(cluster) = self.cluster.clone() {
+            tracing::info!(node = %cluster.node, partitions = cluster.job.len(), "joining the cluster");
+            actix::spawn(cluster.run(self.clone()));
+        }
     }
 }
 

@@ -27,10 +27,7 @@ impl Processor {
     /// Validates and applies new live values of the tunable knobs.
     pub async fn retune(&self, values: Tunables) -> Result<Tunables, ProcessorError> {
         let _guard = self.changing.lock().await;
-        let mut check = self.config.clone();
-        check.partitions.clear();
-        values.apply_to(&mut check.processor);
-        check.validate()?;
+        values.validate(&self.config)?;
         self.tuning.set(values);
         if let Some(sink) = &self.cassandra {
             if let Some(shrink) = sink.set_concurrency(values.sink_concurrency as usize) {
@@ -79,6 +76,10 @@ impl Processor {
     /// Resolves once every partition has finished: woken by each change of a
     /// partition's phase and of the set of partitions, not by polling.
     pub async fn finished(&self) {
+        if let Some(cluster) = &self.cluster {
+            // Cluster mode: every partition of the job, whoever owns it.
+            return cluster.job_finished().await;
+        }
         let mut changes = self.changes();
         while !self.all_finished() {
             // The sender lives in `self`: `changed` cannot fail while we wait.
@@ -109,6 +110,10 @@ impl Processor {
             let _ = d.await;
         }
         self.flush().await;
+        // Everything read is committed: hand the leases over at once.
+        if let Some(cluster) = &self.cluster {
+            cluster.leave(&self.io).await;
+        }
     }
 
     /// Resolves once the totals computed so far are written.

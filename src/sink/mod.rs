@@ -6,6 +6,7 @@
 //! - `repair`: reading intents and executing a repair plan after a restore.
 //! - `totals`: writing `rollups_total`.
 //! - `reload`: reading back the committed rows of evicted keys.
+//! - `shared_totals`: cluster mode's totals, recomputed from every partition's partial.
 //! - `purge`: deleting every row of a partition that is reset.
 //! - `clock`: the write timestamps every row carries.
 
@@ -16,6 +17,7 @@ mod error;
 mod purge;
 mod reload;
 mod repair;
+mod shared_totals;
 mod statements;
 mod totals;
 

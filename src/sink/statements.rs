@@ -16,6 +16,7 @@ pub(super) struct Statements {
     pub minute_delete: PreparedStatement,
     pub total: PreparedStatement,
     pub total_delete: PreparedStatement,
+    pub partials_select: PreparedStatement,
     pub raw_delete_range: PreparedStatement,
     pub intent: PreparedStatement,
     pub intents_select: PreparedStatement,
@@ -68,6 +69,9 @@ impl Statements {
             total_delete: prepare(s, "rollups_total delete", format!(
                 "DELETE FROM {ks}.rollups_total USING TIMESTAMP ? \
                  WHERE franchise_id = ? AND event_name = ?")).await?,
+            partials_select: prepare(s, "rollups_by_partition select", format!(
+                "SELECT event_name, count, sum, min, max, WRITETIME(count) FROM {ks}.rollups_by_partition \
+                 WHERE partition_id = ? AND franchise_id = ?")).await?,
             raw_delete_range: prepare(s, "events_raw range delete", format!(
                 "DELETE FROM {ks}.events_raw USING TIMESTAMP ? \
                  WHERE partition_id = ? AND bucket = ? AND offset >= ? AND offset < ?")).await?,

@@ -124,6 +124,7 @@ mod tests {
             partition: partition.into(),
             options: StateOptions::default(),
             identity,
+            upto: None,
         }
     }
 

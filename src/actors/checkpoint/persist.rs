@@ -16,6 +16,10 @@ use crate::runtime::on_io;
 pub struct Persist {
     pub snapshot: Arc<Snapshot>,
     pub bytes: Arc<Vec<u8>>,
+    /// The `USING TIMESTAMP` of its rows (cluster mode: the epoch's seal time,
+    /// so that a snapshot a deposed owner writes late never wins over the next
+    /// owner's of the same epoch); `None` lets Cassandra stamp them.
+    pub timestamp: Option<i64>,
 }
 
 /// A persisted snapshot, and whether older ones were pruned with it.
@@ -44,7 +48,9 @@ impl Handler<Persist> for CheckpointActor {
         });
         let persist = on_io(&self.io, "persisting a snapshot", async move {
             let started = std::time::Instant::now();
-            store.persist(&msg.snapshot, &msg.bytes).await?;
+            store
+                .persist(&msg.snapshot, &msg.bytes, msg.timestamp)
+                .await?;
             metrics::CHECKPOINT_SECONDS.observe(started.elapsed().as_secs_f64());
             metrics::CHECKPOINT_BYTES
                 .with_label_values(&[&partition])

@@ -21,6 +21,9 @@ pub struct Restore {
     pub partition: String,
     pub options: StateOptions,
     pub identity: Identity,
+    /// Cluster mode: the lease's committed epoch. Only snapshots up to it are
+    /// trusted.
+    pub upto: Option<u64>,
 }
 
 /// What a [`Restore`] answers.
@@ -40,8 +43,9 @@ async fn load(
     store: &CheckpointStore,
     partition: &str,
     options: StateOptions,
+    upto: Option<u64>,
 ) -> Result<(Committed, Option<u64>), CheckpointError> {
-    let chain = store.load(partition).await?;
+    let chain = store.load(partition, upto).await?;
     if chain.is_unrecoverable() {
         let f = chain.fallback.unwrap_or_else(|| Fallback {
             damaged_seq: 0,
@@ -91,12 +95,13 @@ impl Handler<Restore> for CheckpointActor {
         let partition = msg.partition.clone();
         let options = msg.options;
         let identity = msg.identity;
+        let upto = msg.upto;
         let load = on_io(&self.io, "restoring a partition", async move {
             let stored: StoredIdentity = match known {
                 Some(s) => s,
                 None => check_identity(&store, &partition, identity).await?,
             };
-            let (committed, base_seq) = load(&store, &partition, options).await?;
+            let (committed, base_seq) = load(&store, &partition, options, upto).await?;
             Ok::<_, CheckpointError>((committed, base_seq, stored))
         });
         let partition = msg.partition;
@@ -134,6 +139,7 @@ mod tests {
                 count: 1,
                 format: Format::Seed,
             },
+            upto: None,
         }
     }
 
@@ -152,7 +158,8 @@ mod tests {
                 SnapshotKind::Delta
             };
             let snap = state.snapshot(&sealed, kind).unwrap();
-            store.persist(&snap, &encode(&snap).unwrap()).await.unwrap();
+            let bytes = encode(&snap).unwrap();
+            store.persist(&snap, &bytes, None).await.unwrap();
         }
     }
 
@@ -178,7 +185,7 @@ mod tests {
         assert_eq!((f.damaged_seq, f.lost_epoch), (3, 3));
         assert!(f.reason.contains("checksum"), "{}", f.reason);
         // The damaged snapshot is gone: the next epochs start a new chain.
-        let chain = store.load("p").await.unwrap();
+        let chain = store.load("p", None).await.unwrap();
         assert_eq!((chain.epoch(), chain.fallback), (2, None));
     }
 

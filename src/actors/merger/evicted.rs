@@ -97,6 +97,11 @@ impl Merger {
                         act.set(*p, &key, Some(r));
                     }
                 }
+                if act.loading.is_empty() {
+                    for w in act.applied_waiters.drain(..) {
+                        let _ = w.send(());
+                    }
+                }
                 act.after_change(ctx);
             }
             Err(e) => {

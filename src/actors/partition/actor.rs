@@ -10,10 +10,11 @@ use tokio::net::TcpListener;
 use super::error::PartitionError;
 use super::idle::IdleWatch;
 use super::incarnation::Incarnation;
-use super::phase::Phase;
+use super::phase::{Phase, Resume as ResumePoint};
 use super::status::{Observed, PartitionStatus};
 use super::PartitionDeps;
 use crate::actors::backoff::Backoff;
+use crate::cluster::Fence;
 use crate::config::{PartitionConfig, ProcessorConfig, SinkKind, SourceAddr, SourceMode};
 use crate::core::{ChunkCodecError, CompactionPolicy, Frame, StateOptions};
 
@@ -55,6 +56,9 @@ pub struct PartitionActor {
     /// The incarnation ends to drop what a stopped partition holds (before a
     /// reset), not because it failed: not a restart.
     pub(super) unloading: bool,
+    /// Cluster mode: its lease. It seals and commits only under it, and stays
+    /// stopped until the lease is taken.
+    pub(super) fence: Option<Arc<Fence>>,
     pub(super) life: Incarnation,
 }
 
@@ -66,7 +70,14 @@ impl PartitionActor {
         deps: PartitionDeps,
         status: Arc<PartitionStatus>,
     ) -> Self {
+        let fence = deps.cluster.as_ref().and_then(|c| c.fence(&cfg.id));
+        // Cluster mode: stopped with nothing loaded until its lease is taken.
+        let phase = match deps.cluster {
+            None => Phase::initial(),
+            Some(_) => Phase::Stopped(ResumePoint::Restore),
+        };
         PartitionActor {
+            fence,
             id: Arc::from(cfg.id.as_str()),
             source: SourceAddr::parse(&cfg.source),
             idle: IdleWatch::new(proc.listen_idle_timeout),
@@ -81,7 +92,7 @@ impl PartitionActor {
             deps,
             status,
             listener: None,
-            phase: Phase::initial(),
+            phase,
             committed: Position::default(),
             dead_letters_kept: 0,
             consecutive_failures: 0,

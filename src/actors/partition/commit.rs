@@ -12,7 +12,7 @@ use super::actor::{PartitionActor, Position};
 use super::error::PartitionError;
 use super::incarnation::Sealed;
 use crate::actors::checkpoint::Persist;
-use crate::actors::merger::Committed;
+use crate::actors::merger::{Applied, Committed};
 use crate::actors::sink::WriteEpoch;
 use crate::core::{self, SnapshotKind};
 use crate::sink::{write_timestamp, EpochWrite};
@@ -41,6 +41,16 @@ impl PartitionActor {
 
     /// Closes the open epoch, if it holds anything, and starts writing it.
     pub(super) fn seal(&mut self, ctx: &mut Context<Self>) {
+        // Cluster mode: stamped before the lease's end, or not sealed (yet); the
+        // socket stays closed while the lease is lapsed.
+        let timestamp = write_timestamp();
+        let allowed = self.may_write(timestamp);
+        if self.fence.is_some() {
+            self.update_backpressure();
+        }
+        if !allowed {
+            return;
+        }
         let life = &mut self.life;
         let Some(state) = life.state.as_mut() else {
             return;
@@ -74,7 +84,7 @@ impl PartitionActor {
                 snapshot: Arc::new(snapshot),
                 bytes: Arc::new(bytes),
                 dead_letters: Arc::new(std::mem::take(&mut life.dead_letters)),
-                timestamp: write_timestamp(),
+                timestamp,
                 sealed_at: Instant::now(),
                 arrivals: std::mem::take(&mut life.arrivals),
             },
@@ -117,23 +127,21 @@ impl PartitionActor {
     }
 
     /// Persists the snapshot of the oldest epoch once it is written: its commit.
-    fn checkpoint_next(&mut self, ctx: &mut Context<Self>) {
+    pub(super) fn checkpoint_next(&mut self, ctx: &mut Context<Self>) {
         let Some((epoch, e)) = self.life.epochs.start_checkpoint() else {
             return;
         };
         let msg = Persist {
             snapshot: e.snapshot.clone(),
             bytes: e.bytes.clone(),
+            timestamp: self.fence.is_some().then_some(e.timestamp),
         };
+        let offset = e.sealed.offset_end;
         let sent = self.deps.checkpoint.send(msg);
         ctx.spawn(sent.into_actor(self).map(move |res, act, ctx| {
             let err = match res {
                 Ok(Ok(persisted)) => {
-                    act.commit(epoch, ctx);
-                    if let Some(below) = persisted.pruned_below {
-                        act.forget_intents(below);
-                    }
-                    return;
+                    return act.persisted(epoch, offset, persisted.pruned_below, ctx);
                 }
                 Ok(Err(e)) => e.to_string(),
                 Err(e) => format!("checkpoint actor unavailable: {e}"),
@@ -145,7 +153,7 @@ impl PartitionActor {
     }
 
     /// The epoch is committed: its rollups reach the merger, its position is shown.
-    fn commit(&mut self, epoch: u64, ctx: &mut Context<Self>) {
+    pub(super) fn commit(&mut self, epoch: u64, ctx: &mut Context<Self>) {
         let Some(e) = self.life.epochs.commit(epoch) else {
             return;
         };
@@ -174,7 +182,7 @@ impl PartitionActor {
         self.evict_if_over_budget();
         self.update_backpressure();
         self.publish();
-        self.check_settled();
+        self.check_settled(ctx);
         self.checkpoint_next(ctx);
     }
 
@@ -182,7 +190,7 @@ impl PartitionActor {
     /// snapshots before it are pruned: until then a restore may fall back past a
     /// damaged snapshot to an older chain, and the intents of the epochs after
     /// that chain say which rows to repair. Skipped while a repair reads them.
-    fn forget_intents(&self, epoch: u64) {
+    pub(super) fn forget_intents(&self, epoch: u64) {
         let Some(sink) = self.deps.cassandra.clone() else {
             return;
         };
@@ -202,7 +210,9 @@ impl PartitionActor {
     pub(super) fn update_backpressure(&mut self) {
         let n = self.life.epochs.len();
         self.status.record_inflight(n);
-        let full = n >= self.deps.tuning.max_inflight_epochs() as usize || self.life.over_budget;
+        let full = n >= self.deps.tuning.max_inflight_epochs() as usize
+            || self.life.over_budget
+            || self.fence.as_ref().is_some_and(|f| f.lapsed());
         let holds = self.phase.holds();
         // Keys being read back hold reading too (counted apart, as reload wait).
         let reloading = self.life.reloading.is_some() || !self.life.pending.is_empty();
@@ -227,9 +237,20 @@ impl PartitionActor {
     }
 
     /// With no epoch uncommitted, an ending source finishes and a stop completes.
-    pub(super) fn check_settled(&mut self) {
-        if self.life.epochs.is_empty() {
-            self.enter(self.phase.settled());
+    /// Enters the settled phase (finished, stopped) once no epoch is
+    /// uncommitted and the merger has applied every commit sent before: a
+    /// reader who sees the partition settled sees all of it in the totals.
+    pub(super) fn check_settled(&mut self, ctx: &mut Context<Self>) {
+        if !self.life.epochs.is_empty() || self.phase.settled() == self.phase {
+            return;
         }
+        let applied = self.deps.merger.send(Applied);
+        ctx.spawn(applied.into_actor(self).map(|_, act, _| {
+            // A merger that died answers with an error; its restart resets
+            // nothing a partition committed, so settling is still right.
+            if act.life.epochs.is_empty() {
+                act.enter(act.phase.settled());
+            }
+        }));
     }
 }

@@ -30,8 +30,11 @@ impl Handler<Drain> for PartitionActor {
 
     fn handle(&mut self, _: Drain, ctx: &mut Self::Context) -> Self::Result {
         self.seal(ctx);
-        self.enter(self.phase.drain(self.life.epochs.is_empty()));
+        // Draining first even with nothing uncommitted: it becomes stopped
+        // once the merger has applied the last commit.
+        self.enter(self.phase.drain(false));
         self.update_backpressure();
+        self.check_settled(ctx);
         let status = self.status.clone();
         // Not tied to this incarnation: a restart completes the stop.
         Box::pin(async move {
@@ -52,6 +55,10 @@ impl Handler<Resume> for PartitionActor {
     type Result = ();
 
     fn handle(&mut self, _: Resume, ctx: &mut Self::Context) {
+        if self.fence.as_ref().is_some_and(|f| !f.is_held()) {
+            // Cluster mode: only its lease's holder resumes a partition.
+            return;
+        }
         let Some(next) = self.phase.resume() else {
             return;
         };
@@ -60,7 +67,7 @@ impl Handler<Resume> for PartitionActor {
             Phase::Restoring(_) => self.restore(ctx),
             _ => {
                 self.update_backpressure();
-                self.check_settled();
+                self.check_settled(ctx);
             }
         }
     }
@@ -90,6 +97,22 @@ impl Handler<Unload> for PartitionActor {
                 .wait_until(|o| unloaded(&o.phase) || !matches!(o.phase, Phase::Stopped(_)))
                 .await;
         })
+    }
+}
+
+/// Cluster mode: the lease is lost (another member may hold it already). The
+/// incarnation ends at once without committing anything more, uncounted as a
+/// restart; the partition stays stopped with nothing loaded until a lease is
+/// taken again, and whoever holds it repairs what its uncommitted epochs wrote.
+#[derive(Message)]
+#[rtype(result = "()")]
+pub struct Revoke;
+
+impl Handler<Revoke> for PartitionActor {
+    type Result = ();
+
+    fn handle(&mut self, _: Revoke, ctx: &mut Self::Context) {
+        self.revoked(ctx);
     }
 }
 

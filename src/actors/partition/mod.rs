@@ -8,7 +8,8 @@
 //! re-subscribes at the committed offset.
 //!
 //! - `actor`: the actix shell — fields, supervision hooks, stream handler.
-//! - `messages`: kill, drain, resume, unload (before a reset), retire, retune.
+//! - `messages`: kill, drain, resume, unload (before a reset), retire, retune,
+//!   revoke (cluster mode: the lease is lost).
 //! - `phase`: the lifecycle as one enum with pure transitions.
 //! - `incarnation`: what a restart drops and rebuilds.
 //! - `epochs`: the uncommitted epochs, written → checkpointing → committed (pure).
@@ -19,6 +20,7 @@
 //!   evicting idle keys over the memory budget.
 //! - `gate`, `idle`: TCP backpressure, and cutting an idle `listen://` producer.
 //! - `commit`: seal → write → checkpoint → commit, and backpressure.
+//! - `fenced`: cluster mode's commit point, conditional on the lease's token.
 //! - `status`, `meters`: the observable state and the Prometheus series.
 //! - `error`: why an incarnation stops.
 
@@ -26,6 +28,7 @@ mod actor;
 mod commit;
 mod epochs;
 mod error;
+mod fenced;
 mod gate;
 mod idle;
 mod incarnation;
@@ -49,12 +52,13 @@ use super::checkpoint::CheckpointActor;
 use super::merger::Merger;
 use super::sink::SinkActor;
 use super::tuning::Tuning;
+use crate::cluster::Cluster;
 use crate::sink::CassandraSink;
 
 pub use actor::PartitionActor;
 pub use epochs::{EpochQueue, Stage};
 pub use error::PartitionError;
-pub use messages::{Drain, KillPartition, Resume, Retire, Retune, Unload};
+pub use messages::{Drain, KillPartition, Resume, Retire, Retune, Revoke, Unload};
 pub use phase::{Phase, Resume as ResumePoint, Start};
 pub use source::SourceError;
 pub use status::{Lifecycle, Observed, PartitionSnapshot, PartitionStatus};
@@ -72,4 +76,6 @@ pub struct PartitionDeps {
     pub tuning: Arc<Tuning>,
     /// The state memory budget this partition reports to and evicts for.
     pub budget: Arc<StateBudget>,
+    /// Cluster mode: this process's membership, and each partition's lease.
+    pub cluster: Option<Arc<Cluster>>,
 }

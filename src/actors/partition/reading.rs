@@ -169,6 +169,6 @@ impl PartitionActor {
         }
         tracing::info!(partition = %self.id, offset = read, "source ended");
         self.enter(self.phase.source_ended());
-        self.check_settled();
+        self.check_settled(ctx);
     }
 }

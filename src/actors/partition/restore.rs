@@ -71,6 +71,7 @@ impl PartitionActor {
             partition: self.id.to_string(),
             options: self.state_options(),
             identity: Identity::of(&self.cfg),
+            upto: self.trusted_epoch(),
         };
         let deps = &self.deps;
         let fut = load(
@@ -171,6 +172,10 @@ impl PartitionActor {
             return;
         };
         let ts = write_timestamp();
+        if !self.may_write(ts) {
+            // Cluster mode: the lease lapsed while restoring; whoever takes it repairs.
+            return self.lapsed(ctx);
+        }
         let (id, epoch) = (self.id.clone(), self.committed.epoch);
         let cancel = self.life.cancel.clone();
         self.life.repairing = true;

@@ -31,7 +31,16 @@ struct Harness {
     status: Arc<PartitionStatus>,
     merger: Addr<Merger>,
     totals: Totals,
+    /// The merger's own thread: as in the processor, readers of the totals
+    /// and the partition do not run where the merger does.
+    merger_thread: Arbiter,
     _dir: tempfile::TempDir,
+}
+
+impl Drop for Harness {
+    fn drop(&mut self) {
+        self.merger_thread.stop();
+    }
 }
 
 fn processor_config(dir: &std::path::Path) -> ProcessorConfig {
@@ -68,7 +77,11 @@ impl Harness {
         let io = tokio::runtime::Handle::current();
         let store = Arc::new(CheckpointStore::Local(LocalStore::new(dir.path())));
         let totals: Totals = Arc::new(Default::default());
-        let merger = Merger::new(totals.clone(), None, io.clone()).start();
+        let merger_thread = Arbiter::new();
+        let (t, merger_io) = (totals.clone(), io.clone());
+        let merger = Merger::start_in_arbiter(&merger_thread.handle(), move |_| {
+            Merger::new(t, None, merger_io)
+        });
         let deps = PartitionDeps {
             sink: SinkActor::new(None, io.clone(), false).start(),
             cassandra: None,
@@ -77,6 +90,7 @@ impl Harness {
             io,
             tuning: Arc::new(Tuning::new(&proc)),
             budget: crate::actors::budget::StateBudget::new(proc.state_memory_limit.bytes()),
+            cluster: None,
         };
         let changes = Arc::new(tokio::sync::watch::Sender::new(0));
         let status = Arc::new(PartitionStatus::new(&cfg, changes));
@@ -89,6 +103,7 @@ impl Harness {
             status,
             merger,
             totals,
+            merger_thread,
             _dir: dir,
         }
     }
@@ -126,6 +141,11 @@ impl Harness {
     /// The sum of all totals, once the merger has taken every commit so far.
     async fn total_count(&self) -> i64 {
         self.merger.send(Flush).await.unwrap();
+        self.visible_count()
+    }
+
+    /// The sum of the totals as a reader (the admin API) sees them now.
+    fn visible_count(&self) -> i64 {
         self.totals.iter().map(|e| e.total().count).sum()
     }
 }
@@ -191,6 +211,34 @@ async fn a_replayable_source_is_read_to_its_end_and_finishes() {
         (0, 0, Lifecycle::Finished)
     );
     assert_eq!(h.total_count().await, 30_000);
+}
+
+#[actix_web::test]
+async fn a_settled_partition_is_whole_in_the_totals_readers_see() {
+    // Finished or stopped means every commit is in the totals: a reader who
+    // sees the phase never sees a total short of it (no flush in between).
+    for lines in [1_000, 20_000, 50_000] {
+        let source = replayable(lines).await;
+        let h = Harness::start(
+            partition(source, SourceMode::Replayable),
+            tempfile::tempdir().unwrap(),
+        )
+        .await;
+        h.status.expect_lines(lines);
+        h.phase(Phase::Finished).await;
+        assert_eq!(h.visible_count(), lines as i64, "finished after {lines}");
+    }
+    let (_close, closed) = oneshot::channel();
+    let source = batches(vec![(lines(0..7_000), closed)]).await;
+    let h = Harness::start(
+        partition(source, SourceMode::Shared),
+        tempfile::tempdir().unwrap(),
+    )
+    .await;
+    h.read(7_000).await;
+    h.addr.send(Drain).await.unwrap();
+    assert_eq!(h.status.phase(), Phase::Stopped(At::Read));
+    assert_eq!(h.visible_count(), 7_000);
 }
 
 #[actix_web::test]

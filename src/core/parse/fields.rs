@@ -23,6 +23,7 @@ pub(super) fn check_name(name: &[u8]) -> Result<(), BadLine> {
 
 /// A decimal `i64` with an optional sign. Written out because `str::parse` needs
 /// a `&str`, and checking UTF-8 first would scan the bytes twice.
+#[inline]
 pub(super) fn parse_i64(b: &[u8]) -> Option<i64> {
     let (neg, digits) = match b.first()? {
         b'-' => (true, &b[1..]),

@@ -10,7 +10,7 @@ use tokio_util::sync::CancellationToken;
 
 use super::accept::{pace, write, Outcome, Server};
 use super::options::BUFFER_BYTES;
-use crate::gen::subscribe::{Subscribe, MAX_REQUEST_BYTES};
+use crate::gen::subscribe::{request_line, Subscribe, MAX_REQUEST_BYTES};
 
 pub(super) async fn stream_partition(
     stream: &mut TcpStream,
@@ -110,18 +110,14 @@ async fn read_request(stream: &mut TcpStream) -> Result<Vec<u8>, RequestError> {
             ));
         }
         line.extend_from_slice(&chunk[..n]);
-        if let Some(pos) = line.iter().position(|&b| b == b'\n') {
-            if pos >= MAX_REQUEST_BYTES {
-                break;
+        match request_line(&line) {
+            Ok(Some(request)) => {
+                let len = request.len();
+                line.truncate(len);
+                return Ok(line);
             }
-            line.truncate(pos);
-            return Ok(line);
-        }
-        if line.len() >= MAX_REQUEST_BYTES {
-            break;
+            Ok(None) => {}
+            Err(reason) => return Err(RequestError::Refused(reason)),
         }
     }
-    Err(RequestError::Refused(format!(
-        "request line longer than {MAX_REQUEST_BYTES} bytes"
-    )))
 }
