@@ -20,7 +20,7 @@ use std::time::Duration;
 use admin_support::SsaProcess;
 use serde_json::Value;
 use ssa::format::Format;
-use ssa::gen::{ServeMode, Workload};
+use ssa::gen::{KeyMode, ServeMode, Workload, WorkloadOptions};
 
 const TOKEN: &str = "cluster-mode-token-9c1e";
 const PARTITIONS: u32 = 8;
@@ -34,6 +34,11 @@ static ONE_AT_A_TIME: Mutex<()> = Mutex::new(());
 struct Job {
     keyspace: String,
     cycles: u64,
+    keys: KeyMode,
+    /// Extra `[processor]` keys of every member.
+    processor: String,
+    /// `lease_ttl` and `renew_every` of every member.
+    lease: (&'static str, &'static str),
     gen: std::net::SocketAddr,
     _stop_gen: tokio_util::sync::CancellationToken,
     dir: tempfile::TempDir,
@@ -42,18 +47,25 @@ struct Job {
 
 impl Job {
     fn start(name: &str, cycles: u64, rate: u64) -> Job {
+        Job::start_with(name, cycles, rate, KeyMode::Bounded, "")
+    }
+
+    /// A job of `keys`, its members with `processor` keys added.
+    fn start_with(name: &str, cycles: u64, rate: u64, keys: KeyMode, processor: &str) -> Job {
         let io = common::io_runtime();
         let keyspace = common::unique_keyspace(name);
-        let (gen, stop) = common::start_gen(
-            &io,
-            Workload::default(),
-            ServeMode::Partitioned,
-            0..cycles,
-            rate,
-        );
+        let workload = Workload::new(WorkloadOptions {
+            keys,
+            ..Default::default()
+        })
+        .unwrap();
+        let (gen, stop) = common::start_gen(&io, workload, ServeMode::Partitioned, 0..cycles, rate);
         Job {
             keyspace,
             cycles,
+            keys,
+            processor: processor.to_string(),
+            lease: ("3s", "1s"),
             gen,
             _stop_gen: stop,
             dir: tempfile::tempdir().unwrap(),
@@ -69,11 +81,14 @@ impl Job {
     fn member_with(&self, node: &str, flags: &[&str]) -> SsaProcess {
         let mut toml = format!(
             "[cassandra]\ncontact_points = [\"{}\"]\nkeyspace = \"{}\"\nconsistency = \"one\"\n\
-             [processor]\nflush_interval = \"200ms\"\n\
+             [processor]\nflush_interval = \"200ms\"\n{}\
              [admin]\ntoken = \"{TOKEN}\"\n\
-             [cluster]\nenabled = true\nnode_id = \"{node}\"\nlease_ttl = \"3s\"\nrenew_every = \"1s\"\n",
+             [cluster]\nenabled = true\nnode_id = \"{node}\"\nlease_ttl = \"{}\"\nrenew_every = \"{}\"\n",
             common::contact_point(),
-            self.keyspace
+            self.keyspace,
+            self.processor,
+            self.lease.0,
+            self.lease.1,
         );
         for i in 0..PARTITIONS {
             toml.push_str(&format!(
@@ -96,7 +111,8 @@ impl Job {
     }
 
     fn verify_exact(&self) {
-        let args = common::verify_args(0..self.cycles, Format::Seed);
+        let mut args = common::verify_args(0..self.cycles, Format::Seed);
+        args.workload.flags.keys = self.keys;
         let report = common::verify(&self.io, &self.keyspace, &args);
         assert!(report.is_exact(), "not exact: {report:?}");
         assert_eq!(report.raw_rows, Some(self.cycles));
@@ -349,6 +365,55 @@ fn a_member_paused_past_its_lease_is_fenced_off() {
     stop_all(vec![a, b, c]);
     job.verify_exact();
     assert!(log_of(job.dir.path(), "c").contains("lease lost"));
+}
+
+/// Members under a small state budget evict most keys; one of them is paused past
+/// its leases while it holds evicted keys. Whoever takes its partitions restores
+/// them from their checkpoints (evicted keys stay in Cassandra, noted in the base
+/// snapshots' filters) and reloads revisited keys from the rows it committed;
+/// the paused member's later commits are refused, so nothing it evicted or
+/// reloaded afterwards counts. The run ends EXACT.
+#[test]
+fn a_member_fenced_off_while_it_evicts_leaves_its_keys_exact() {
+    let _one = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
+    let processor = "state_memory_limit = \"16MiB\"\nmax_epoch_events = 20000\n";
+    let keys = KeyMode::Revisit(200_000);
+    let mut job = Job::start_with("cluster_evict", 300_000, 5_000, keys, processor);
+    // Four rows per event (unbounded keys) load the node more than the seed
+    // workload does: leases long enough for its lightweight transactions.
+    job.lease = ("10s", "2s");
+    let (a, b, mut c) = (job.member("a"), job.member("b"), job.member("c"));
+    wait_settled(&[&a, &b, &c], &["a", "b", "c"]);
+    let started = std::time::Instant::now();
+    while metric(&c, "ssa_keys_evicted_total") < 1.0 {
+        assert!(started.elapsed() < LIMIT, "c evicts nothing");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let before = held_by(&c.api.get("/cluster").expect(200), "c");
+    signal(&c, libc::SIGSTOP);
+    wait_settled(&[&a, &b], &["a", "b"]);
+    signal(&c, libc::SIGCONT);
+    // Its server closed the client's kept-alive connection meanwhile.
+    let addr = c.api.base.trim_start_matches("http://").parse().unwrap();
+    c.api = admin_support::Api::new(addr, Some(TOKEN));
+    let started = std::time::Instant::now();
+    while metric(&c, "ssa_lease_losses_total") < before.len() as f64 {
+        assert!(started.elapsed() < LIMIT, "c keeps leases it lost");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    wait_settled(&[&a, &b, &c], &["a", "b", "c"]);
+    wait_committed(&a, job.cycles);
+    let evicted: f64 = [&a, &b, &c]
+        .iter()
+        .map(|m| metric(m, "ssa_keys_evicted_total"))
+        .sum();
+    let reloads: f64 = [&a, &b, &c]
+        .iter()
+        .map(|m| metric(m, "ssa_key_reloads_total"))
+        .sum();
+    eprintln!("fenced-off member under a budget: {evicted} keys evicted, {reloads} reloaded");
+    stop_all(vec![a, b, c]);
+    job.verify_exact();
 }
 
 #[test]

@@ -1,8 +1,8 @@
 //! Cluster mode's totals. A process holds the partials of its own partitions
 //! only, so a total is recomputed from every partition's partial as stored in
-//! `rollups_by_partition` (one single-partition read per franchise and partition
-//! of the job) and written with `USING TIMESTAMP` the sum of the write times of
-//! the partials it was computed from. Every partial's write time only grows, so a
+//! `rollups_by_partition` (single-partition reads of the dirty names, per
+//! franchise and partition of the job) and written with `USING TIMESTAMP` the sum
+//! of the write times of the partials it was computed from. Every partial's write time only grows, so a
 //! recomputation that saw newer partials always carries the larger timestamp and
 //! wins, whichever lands last; two that saw the same partials write the same row.
 //! (The newest partial's time alone would tie when two members commit the same
@@ -68,6 +68,9 @@ type PartialRow = (
 
 /// Franchises read at once.
 const FRANCHISES_IN_FLIGHT: usize = 8;
+/// Event names per read: a read costs what its names cost, not what the
+/// franchise holds (millions of names with unbounded keys).
+const NAMES_PER_READ: usize = 100;
 
 impl CassandraSink {
     /// The partials of one franchise's `names` in every partition of `job`, summed.
@@ -78,26 +81,26 @@ impl CassandraSink {
         names: HashSet<String>,
     ) -> Result<(Uuid, HashMap<String, SharedTotal>), SinkError> {
         let mut out: HashMap<String, SharedTotal> = HashMap::new();
+        let names: Vec<&str> = names.iter().map(String::as_str).collect();
         for p in job {
             let read_err = |e: &dyn std::fmt::Display| SinkError::Read {
                 what: "partials for totals",
                 partition: p.clone(),
                 message: e.to_string(),
             };
-            let rows = self
-                .session
-                .execute_unpaged(&self.st.partials_select, (p.as_str(), franchise))
-                .await
-                .map_err(Self::write_err("partials for totals (read)", p))?
-                .into_rows_result()
-                .map_err(|e| read_err(&e))?;
-            for row in rows.rows::<PartialRow>().map_err(|e| read_err(&e))? {
-                let (name, count, sum, min, max, written) = row.map_err(|e| read_err(&e))?;
-                if !names.contains(&name) {
-                    continue;
+            for chunk in names.chunks(NAMES_PER_READ) {
+                let rows = self
+                    .session
+                    .execute_unpaged(&self.st.partials_select, (p.as_str(), franchise, chunk))
+                    .await
+                    .map_err(Self::write_err("partials for totals (read)", p))?
+                    .into_rows_result()
+                    .map_err(|e| read_err(&e))?;
+                for row in rows.rows::<PartialRow>().map_err(|e| read_err(&e))? {
+                    let (name, count, sum, min, max, written) = row.map_err(|e| read_err(&e))?;
+                    let total = out.entry(name).or_default();
+                    total.add(count.unwrap_or(0), sum, min, max, written.unwrap_or(0));
                 }
-                let total = out.entry(name).or_default();
-                total.add(count.unwrap_or(0), sum, min, max, written.unwrap_or(0));
             }
         }
         Ok((franchise, out))

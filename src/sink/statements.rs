@@ -71,7 +71,7 @@ impl Statements {
                  WHERE franchise_id = ? AND event_name = ?")).await?,
             partials_select: prepare(s, "rollups_by_partition select", format!(
                 "SELECT event_name, count, sum, min, max, WRITETIME(count) FROM {ks}.rollups_by_partition \
-                 WHERE partition_id = ? AND franchise_id = ?")).await?,
+                 WHERE partition_id = ? AND franchise_id = ? AND event_name IN ?")).await?,
             raw_delete_range: prepare(s, "events_raw range delete", format!(
                 "DELETE FROM {ks}.events_raw USING TIMESTAMP ? \
                  WHERE partition_id = ? AND bucket = ? AND offset >= ? AND offset < ?")).await?,
