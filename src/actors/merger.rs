@@ -151,6 +151,8 @@ impl Merger {
             return;
         }
         let keys: Vec<Key> = self.dirty.drain().collect();
+        // Emptied: its table of a backlog's peak goes back to malloc.
+        self.dirty.shrink_to(1024);
         self.writing = true;
         let job = self.job.clone();
         // A key absent from memory whose total may have been dropped keeps its

@@ -52,5 +52,5 @@ pub use snapshot::{
     apply_snapshot, decode, encode, reassemble, restore, split_chunks, CompactionPolicy,
     RestoreError, Snapshot, SnapshotError, SnapshotKind,
 };
-pub use state::{Reload, Reloaded, RollupState, StateOptions, BUCKET_BYTES, SLOT_BYTES};
+pub use state::{Reload, Reloaded, RollupState, StateOptions};
 pub use total::TotalEntry;

@@ -12,9 +12,11 @@ use super::{Merger, TotalEntry};
 use crate::core::{key_hash, EvictedKeys, Key, Rollup};
 use crate::runtime::on_io;
 
-/// Bytes of one total held for one partition: the map entry (key, entry and
-/// control byte at 7/8 load at most); the key's name is shared with its partition.
-const ENTRY_BYTES: u64 = 32 + 24 + 8;
+/// Bytes of one slot of the totals map's capacity: key, entry and control byte
+/// (the key's name is shared with its partition).
+const ENTRY_BYTES: u64 = (std::mem::size_of::<(Key, TotalEntry)>() + 1) as u64;
+/// Bytes of one slot of a set of keys' capacity.
+const KEY_SLOT_BYTES: u64 = (std::mem::size_of::<Key>() + 1) as u64;
 /// Bytes a total of several partitions adds: its boxed partials and sum.
 const MANY_BYTES: u64 = 160;
 /// Bytes of a key waiting in the merger (a set or queue entry, and its share of
@@ -62,6 +64,13 @@ impl Merger {
                     .get_or_insert_with(EvictedKeys::default)
                     .insert(key_hash(&key.as_ref()));
             }
+        }
+        // The map keeps the capacity of its peak: given back once mostly empty.
+        if self.totals.len() < self.totals.capacity() / 4 {
+            self.totals.shrink_to_fit();
+        }
+        if self.drop_after_write.len() < self.drop_after_write.capacity() / 4 {
+            self.drop_after_write.shrink_to_fit();
         }
         metrics_live(self);
     }
@@ -120,6 +129,7 @@ impl Merger {
             return;
         };
         let entries = self.totals.len() as u64;
+        let capacity = self.totals.capacity() as u64;
         // Several-partition totals are few (bounded keys); counted by a scan only
         // when the map is small enough for it to be cheap.
         let many = if entries <= 100_000 {
@@ -134,7 +144,11 @@ impl Merger {
         // Keys waiting to be written, dropped or read back.
         let backlog = (self.dirty.len() + self.drop_after_write.len() + self.loading.len()) as u64;
         share.budget().set_backlog(backlog);
-        share.report(entries * ENTRY_BYTES + many * MANY_BYTES + filter + backlog * BACKLOG_BYTES);
+        let sets = (self.dirty.capacity() + self.loading.capacity()) as u64 * KEY_SLOT_BYTES
+            + self.drop_after_write.capacity() as u64 * 40;
+        share.report(
+            capacity * ENTRY_BYTES + many * MANY_BYTES + filter + sets + backlog * BACKLOG_BYTES,
+        );
     }
 }
 

@@ -222,6 +222,7 @@ impl StreamHandler<Result<Frame, ChunkCodecError>> for PartitionActor {
                 if full {
                     self.seal(ctx);
                 }
+                self.check_budget(ctx);
             }
             // A pushing producer's connection failed or was cut (garbage without
             // newlines): the stream ends next, and `finished` commits what it sent.

@@ -33,6 +33,23 @@ impl PartitionActor {
         self.status.meters.keys.set(state.len() as i64);
     }
 
+    /// After counting a chunk: over the budget, the open epoch is sealed at once
+    /// (its keys can go once it commits) and reading holds until a commit or an
+    /// eviction brings the process under it again. Costs a few atomic adds per
+    /// chunk, nothing per event.
+    pub(super) fn check_budget(&mut self, ctx: &mut Context<Self>) {
+        self.report_state_bytes();
+        if !self.deps.budget.over_limit() || self.deps.cassandra.is_none() {
+            return;
+        }
+        if self.life.state.as_ref().is_some_and(|s| s.has_unsealed()) {
+            // Evicts, and holds if still over, right after sealing.
+            self.seal(ctx);
+        } else {
+            self.evict_if_over_budget();
+        }
+    }
+
     /// After a seal or a commit: over the budget, evicts this partition's share
     /// of idle committed keys and tells the merger. Not while keys are being read
     /// back or a repair runs (reloads wait for it, and so does eviction). Still
@@ -161,7 +178,6 @@ impl PartitionActor {
                 return self.start_reload(ctx);
             }
         }
-        self.report_state_bytes();
         self.update_backpressure();
         let full = self
             .life
@@ -171,6 +187,7 @@ impl PartitionActor {
         if full {
             self.seal(ctx);
         }
+        self.check_budget(ctx);
         if std::mem::take(&mut self.life.ended) {
             self.source_ended(ctx);
         }

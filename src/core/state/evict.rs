@@ -11,11 +11,8 @@ use super::rollups::{RollupState, NO_BUCKET};
 use crate::core::evicted::{key_hash, EvictedKeys};
 use crate::core::key::Key;
 
-/// Bytes a resident key costs: its 64-byte slot and its share of the index (a
-/// `u32` and a control byte per entry at 7/8 load at most).
-pub const SLOT_BYTES: u64 = 64 + 8;
-/// Bytes a resident minute bucket costs: its 40-byte entry and its index share.
-pub const BUCKET_BYTES: u64 = 40 + 8;
+/// Bytes of one index entry's capacity: a `u32` and a control byte, at 7/8 load.
+const INDEX_ENTRY_BYTES: u64 = 6;
 /// Bytes of one boxed `ValueStats` (32 bytes in a 48-byte malloc chunk).
 const VALUES_BYTES: u64 = 48;
 
@@ -26,8 +23,9 @@ pub(super) fn name_bytes(len: usize) -> u64 {
 }
 
 impl RollupState {
-    /// Bytes of resident state: keys, buckets, names, values and the evicted-keys
-    /// filter, counted per element (vectors' spare capacity excluded).
+    /// Bytes of resident state: keys, buckets, names, values, the open epoch's
+    /// lists and the evicted-keys filter. Vectors and indexes count at their
+    /// capacity (what they hold from malloc), not their length.
     pub fn state_bytes(&self) -> u64 {
         let (slots, buckets) = (self.slots.len() as u64, self.buckets.len() as u64);
         let values = if self.has_values {
@@ -35,8 +33,23 @@ impl RollupState {
         } else {
             0
         };
-        slots * SLOT_BYTES
-            + buckets * BUCKET_BYTES
+        let cap = |n: usize, size: usize| (n * size) as u64;
+        let vectors = cap(
+            self.slots.capacity(),
+            std::mem::size_of::<super::rollups::Slot>(),
+        ) + cap(
+            self.buckets.capacity(),
+            std::mem::size_of::<super::rollups::Bucket>(),
+        ) + cap(self.touched.capacity(), 4)
+            + cap(self.touched_buckets.capacity(), 4)
+            + cap(
+                self.raw.capacity(),
+                std::mem::size_of::<super::rollups::RawEvent>(),
+            );
+        let indexes =
+            (self.index.capacity() + self.bucket_index.capacity()) as u64 * INDEX_ENTRY_BYTES;
+        vectors
+            + indexes
             + self.name_bytes
             + values
             + self.evicted.as_ref().map_or(0, |e| e.bytes())
@@ -110,7 +123,9 @@ impl RollupState {
         let filter = self.evicted.get_or_insert_with(Default::default);
         let mut remap = vec![u32::MAX; self.slots.len()];
         let mut evicted = Vec::new();
-        let mut kept = Vec::with_capacity(self.slots.len());
+        // Sized to what stays: the memory of the evicted goes back.
+        let staying = gone.iter().filter(|g| !**g).count();
+        let mut kept = Vec::with_capacity(staying);
         for (i, s) in std::mem::take(&mut self.slots).into_iter().enumerate() {
             if gone[i] {
                 filter.insert(key_hash(&s.key.as_ref()));
@@ -122,7 +137,12 @@ impl RollupState {
             }
         }
         let mut bucket_remap = vec![u32::MAX; self.buckets.len()];
-        let mut buckets = Vec::with_capacity(self.buckets.len());
+        let staying = self
+            .buckets
+            .iter()
+            .filter(|b| !gone[b.slot as usize])
+            .count();
+        let mut buckets = Vec::with_capacity(staying);
         for (i, mut b) in std::mem::take(&mut self.buckets).into_iter().enumerate() {
             if gone[b.slot as usize] {
                 filter.note_minute(b.minute);

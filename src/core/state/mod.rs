@@ -17,6 +17,5 @@ mod rollups;
 #[cfg(test)]
 mod tests;
 
-pub use evict::{BUCKET_BYTES, SLOT_BYTES};
 pub use reload::{Reload, Reloaded};
 pub use rollups::{RollupState, StateOptions};
