@@ -224,8 +224,10 @@ fn throughput(io: &tokio::runtime::Runtime, dir: &Path, n: usize, events: u64) -
 }
 
 async fn drop_keyspace(ks: &str) {
-    let mut c = ssa::config::CassandraConfig::default();
-    c.contact_points = vec![contact_point()];
+    let c = ssa::config::CassandraConfig {
+        contact_points: vec![contact_point()],
+        ..Default::default()
+    };
     if let Ok(session) = ssa::cassandra::connect(&c).await {
         let _ = session
             .query_unpaged(format!("DROP KEYSPACE IF EXISTS {ks}"), ())
@@ -289,9 +291,11 @@ fn main() {
     let ks = keyspace("takeover");
     let survivor = Member::start(dir.path(), &ks, gen, "survivor");
     let session = io.block_on(async {
-        let mut c = ssa::config::CassandraConfig::default();
-        c.contact_points = vec![contact_point()];
-        c.keyspace = ks.clone();
+        let c = ssa::config::CassandraConfig {
+            contact_points: vec![contact_point()],
+            keyspace: ks.clone(),
+            ..Default::default()
+        };
         ssa::cassandra::connect(&c).await.expect("the node answers")
     });
     let mut from_expiry = Vec::new();
