@@ -11,4 +11,4 @@ mod wait;
 
 pub use error::{CassandraError, ConnectCause};
 pub use session::{connect, consistency_of, execution_profile, probe, serial_consistency_of};
-pub use wait::{connect_when_up, session_when_up, Startup};
+pub use wait::{connect_when_up, read_transient, session_when_up, Startup};

@@ -10,7 +10,8 @@ use std::time::Duration;
 
 use scylla::client::session::Session;
 use scylla::errors::{
-    ConnectionError, ConnectionPoolError, DbError, ExecutionError, RequestAttemptError,
+    ConnectionError, ConnectionPoolError, DbError, ExecutionError, NextPageError, NextRowError,
+    PagerExecutionError, RequestAttemptError, RequestError,
 };
 
 use super::{connect, probe, schema, CassandraError, ConnectCause};
@@ -101,6 +102,38 @@ async fn wait_for(
     }
 }
 
+/// Whether a failed read (one request or a paged scan, anywhere in the error's
+/// chain) may succeed if tried again; see [`execution_transient`].
+pub fn read_transient(e: &anyhow::Error) -> bool {
+    e.chain().any(|cause| {
+        if let Some(e) = cause.downcast_ref::<ExecutionError>() {
+            execution_transient(e)
+        } else if let Some(e) = cause.downcast_ref::<PagerExecutionError>() {
+            matches!(e, PagerExecutionError::NextPageError(p) if page_transient(p))
+        } else if let Some(e) = cause.downcast_ref::<NextRowError>() {
+            matches!(e, NextRowError::NextPageError(p) if page_transient(p))
+        } else if let Some(e) = cause.downcast_ref::<NextPageError>() {
+            page_transient(e)
+        } else {
+            false
+        }
+    })
+}
+
+fn page_transient(e: &NextPageError) -> bool {
+    matches!(e, NextPageError::RequestFailure(r) if request_transient(r))
+}
+
+/// [`execution_transient`] for the pager's requests (reads of many pages).
+pub(crate) fn request_transient(e: &RequestError) -> bool {
+    match e {
+        RequestError::EmptyPlan | RequestError::RequestTimeout(_) => true,
+        RequestError::ConnectionPoolError(p) => pool_transient(p),
+        RequestError::LastAttemptError(a) => attempt_transient(a),
+        _ => false,
+    }
+}
+
 /// Whether an error may go away by itself (a node down, starting or overloaded),
 /// as opposed to one that waiting cannot cure (bad credentials, a refused statement).
 fn transient(e: &CassandraError) -> bool {
@@ -132,26 +165,32 @@ fn pool_transient(p: &ConnectionPoolError) -> bool {
     }
 }
 
-fn execution_transient(e: &ExecutionError) -> bool {
+/// Whether a failed request may succeed if sent again: a node down, overloaded
+/// or too slow to answer in time; not a refused or malformed statement.
+pub(crate) fn execution_transient(e: &ExecutionError) -> bool {
     match e {
         ExecutionError::ConnectionPoolError(p) => pool_transient(p),
         ExecutionError::RequestTimeout(_)
         | ExecutionError::SchemaAgreementError(_)
         | ExecutionError::MetadataError(_)
         | ExecutionError::EmptyPlan => true,
-        ExecutionError::LastAttemptError(a) => match a {
-            RequestAttemptError::BrokenConnectionError(_)
-            | RequestAttemptError::UnableToAllocStreamId => true,
-            RequestAttemptError::DbError(db, _) => matches!(
-                db,
-                DbError::Unavailable { .. }
-                    | DbError::Overloaded
-                    | DbError::IsBootstrapping
-                    | DbError::ReadTimeout { .. }
-                    | DbError::WriteTimeout { .. }
-            ),
-            _ => false,
-        },
+        ExecutionError::LastAttemptError(a) => attempt_transient(a),
+        _ => false,
+    }
+}
+
+fn attempt_transient(a: &RequestAttemptError) -> bool {
+    match a {
+        RequestAttemptError::BrokenConnectionError(_)
+        | RequestAttemptError::UnableToAllocStreamId => true,
+        RequestAttemptError::DbError(db, _) => matches!(
+            db,
+            DbError::Unavailable { .. }
+                | DbError::Overloaded
+                | DbError::IsBootstrapping
+                | DbError::ReadTimeout { .. }
+                | DbError::WriteTimeout { .. }
+        ),
         _ => false,
     }
 }
@@ -193,5 +232,50 @@ mod tests {
         );
         assert!(!transient(&CassandraError::Tls("x".into())));
         assert!(transient(&CassandraError::Unreachable("x".into())));
+    }
+
+    fn db(error: DbError) -> RequestAttemptError {
+        RequestAttemptError::DbError(error, "from the node".into())
+    }
+
+    /// The failure a scan of a table saw with one node of three down.
+    fn page_read_timeout() -> NextPageError {
+        NextPageError::RequestFailure(RequestError::LastAttemptError(db(DbError::ReadTimeout {
+            consistency: scylla::statement::Consistency::Quorum,
+            received: 1,
+            required: 2,
+            data_present: true,
+        })))
+    }
+
+    #[test]
+    fn a_read_timed_out_at_its_consistency_is_worth_another_try() {
+        let first_page =
+            anyhow::Error::from(PagerExecutionError::NextPageError(page_read_timeout()))
+                .context("reading rollups_total");
+        assert!(read_transient(&first_page), "{first_page:#}");
+        let later_page = anyhow::Error::from(NextRowError::NextPageError(page_read_timeout()));
+        assert!(read_transient(&later_page));
+        let one_request =
+            anyhow::Error::from(ExecutionError::LastAttemptError(db(DbError::Unavailable {
+                consistency: scylla::statement::Consistency::Quorum,
+                required: 2,
+                alive: 1,
+            })));
+        assert!(read_transient(&one_request));
+    }
+
+    #[test]
+    fn a_refused_statement_or_a_bad_row_is_not_tried_again() {
+        let invalid = anyhow::Error::from(ExecutionError::LastAttemptError(db(DbError::Invalid)))
+            .context("counting events_raw");
+        assert!(!read_transient(&invalid));
+        let unauthorized = anyhow::Error::from(PagerExecutionError::NextPageError(
+            NextPageError::RequestFailure(RequestError::LastAttemptError(db(
+                DbError::Unauthorized,
+            ))),
+        ));
+        assert!(!read_transient(&unauthorized));
+        assert!(!read_transient(&anyhow::anyhow!("no such table")));
     }
 }

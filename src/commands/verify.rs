@@ -2,16 +2,19 @@
 //! every total, and the number of raw rows — and says exactly what differs.
 
 use std::collections::{HashMap, HashSet};
+use std::future::Future;
 use std::process::ExitCode;
 use std::time::Duration;
 
 use anyhow::Context;
 use futures::TryStreamExt;
 use scylla::client::session::Session;
+use scylla::statement::prepared::PreparedStatement;
 use scylla::statement::unprepared::Statement;
 use uuid::Uuid;
 
 use super::workload::WorkloadArgs;
+use crate::actors::backoff::Backoff;
 use crate::cassandra;
 use crate::cli::{init_tracing, GlobalArgs};
 use crate::config::Overrides;
@@ -101,18 +104,10 @@ pub async fn verify(
         let fid = franchise_uuid(source);
         franchises.insert(fid);
         let truth = workload.source_truth(range.clone(), source);
-        let mut stored: HashMap<String, Stored> = HashMap::new();
-        let mut rows = session
-            .execute_iter(by_franchise.clone(), (fid,))
-            .await
-            .context("reading rollups_total")?
-            .rows_stream::<TotalRow>()
-            .context("reading rollups_total")?;
-        while let Some((_, name, count, sum, min, max)) =
-            rows.try_next().await.context("reading rollups_total")?
-        {
-            stored.insert(name, (count.unwrap_or(0), sum, min, max));
-        }
+        let mut stored = retrying("reading rollups_total", || {
+            read_franchise(session, &by_franchise, fid)
+        })
+        .await?;
         for (fid, name, expected) in truth.iter() {
             report.keys_checked += 1;
             match stored.remove(name) {
@@ -153,29 +148,25 @@ pub async fn verify(
                 .push(format!("extra {fid} {name} (count {count})"));
         }
     }
-    // Rows of franchises the workload has none of.
-    let mut others = session
-        .query_iter(
-            long(format!(
-                "SELECT franchise_id, event_name, count, sum, min, max FROM {keyspace}.rollups_total"
-            )),
-            (),
-        )
-        .await
-        .context("reading rollups_total")?
-        .rows_stream::<TotalRow>()
-        .context("reading rollups_total")?;
-    while let Some((fid, name, count, ..)) =
-        others.try_next().await.context("reading rollups_total")?
-    {
-        if franchises.contains(&fid) {
-            continue;
-        }
-        report.extra += 1;
-        if report.differences.len() < args.show {
+    // Rows of franchises the workload has none of: the table's partition keys
+    // first (a scan of keys, not of rows), then those partitions whole.
+    let others = retrying("listing rollups_total franchises", || {
+        total_franchises(session, keyspace)
+    })
+    .await?;
+    for fid in others.into_iter().filter(|f| !franchises.contains(f)) {
+        let stored = retrying("reading rollups_total", || {
+            read_franchise(session, &by_franchise, fid)
+        })
+        .await?;
+        report.extra += stored.len() as u64;
+        for (name, (count, ..)) in stored
+            .iter()
+            .take(args.show.saturating_sub(report.differences.len()))
+        {
             report
                 .differences
-                .push(format!("extra {fid} {name} (count {count:?})"));
+                .push(format!("extra {fid} {name} (count {count})"));
         }
     }
 
@@ -185,9 +176,71 @@ pub async fn verify(
     Ok(report)
 }
 
-/// Counts `events_raw` one Cassandra partition at a time (a whole-table count
-/// would time out on large tables).
-pub async fn count_raw(session: &Session, keyspace: &str) -> anyhow::Result<u64> {
+/// How many times one read is tried, and the wait between two tries: a node
+/// down, restarting or overloaded (a read timeout at the consistency level) is
+/// waited for rather than reported as a failed verification.
+const READ_ATTEMPTS: u32 = 5;
+const READ_BACKOFF: Backoff = Backoff::new(Duration::from_secs(1), Duration::from_secs(8));
+
+/// Runs `read` until it succeeds, a failure is not transient, or
+/// [`READ_ATTEMPTS`] are spent; each retry is logged with its cause.
+async fn retrying<T, F, Fut>(what: &str, mut read: F) -> anyhow::Result<T>
+where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = anyhow::Result<T>>,
+{
+    let mut failures = 0;
+    loop {
+        match read().await {
+            Ok(v) => return Ok(v),
+            Err(e) if failures + 1 < READ_ATTEMPTS && cassandra::read_transient(&e) => {
+                failures += 1;
+                let delay = READ_BACKOFF.delay(failures);
+                tracing::warn!(error = %e, attempt = failures + 1, of = READ_ATTEMPTS, "{what} failed; retrying in {delay:?}");
+                tokio::time::sleep(delay).await;
+            }
+            Err(e) => return Err(e.context(what.to_string())),
+        }
+    }
+}
+
+/// The stored totals of one franchise, by event name.
+async fn read_franchise(
+    session: &Session,
+    by_franchise: &PreparedStatement,
+    fid: Uuid,
+) -> anyhow::Result<HashMap<String, Stored>> {
+    let mut stored = HashMap::new();
+    let mut rows = session
+        .execute_iter(by_franchise.clone(), (fid,))
+        .await?
+        .rows_stream::<TotalRow>()?;
+    while let Some((_, name, count, sum, min, max)) = rows.try_next().await? {
+        stored.insert(name, (count.unwrap_or(0), sum, min, max));
+    }
+    Ok(stored)
+}
+
+/// The franchises `rollups_total` has rows of (its partition keys).
+async fn total_franchises(session: &Session, keyspace: &str) -> anyhow::Result<Vec<Uuid>> {
+    let mut rows = session
+        .query_iter(
+            long(format!(
+                "SELECT DISTINCT franchise_id FROM {keyspace}.rollups_total"
+            )),
+            (),
+        )
+        .await?
+        .rows_stream::<(Uuid,)>()?;
+    let mut out = Vec::new();
+    while let Some((fid,)) = rows.try_next().await? {
+        out.push(fid);
+    }
+    Ok(out)
+}
+
+/// The Cassandra partitions of `events_raw`.
+async fn raw_partitions(session: &Session, keyspace: &str) -> anyhow::Result<Vec<(String, i64)>> {
     let mut parts = session
         .query_iter(
             long(format!(
@@ -195,18 +248,22 @@ pub async fn count_raw(session: &Session, keyspace: &str) -> anyhow::Result<u64>
             )),
             (),
         )
-        .await
-        .context("listing events_raw partitions")?
-        .rows_stream::<(String, i64)>()
-        .context("listing events_raw partitions")?;
+        .await?
+        .rows_stream::<(String, i64)>()?;
     let mut keys = Vec::new();
-    while let Some(k) = parts
-        .try_next()
-        .await
-        .context("listing events_raw partitions")?
-    {
+    while let Some(k) = parts.try_next().await? {
         keys.push(k);
     }
+    Ok(keys)
+}
+
+/// Counts `events_raw` one Cassandra partition at a time (a whole-table count
+/// would time out on large tables).
+pub async fn count_raw(session: &Session, keyspace: &str) -> anyhow::Result<u64> {
+    let keys = retrying("listing events_raw partitions", || {
+        raw_partitions(session, keyspace)
+    })
+    .await?;
     let count = session
         .prepare(long(format!(
             "SELECT count(*) FROM {keyspace}.events_raw WHERE partition_id = ? AND bucket = ?"
@@ -215,12 +272,16 @@ pub async fn count_raw(session: &Session, keyspace: &str) -> anyhow::Result<u64>
         .context("preparing the events_raw count")?;
     let mut total = 0u64;
     for (p, b) in keys {
-        let (n,): (i64,) = session
-            .execute_unpaged(&count, (&p, b))
-            .await
-            .with_context(|| format!("counting events_raw of {p}/{b}"))?
-            .into_rows_result()?
-            .single_row()?;
+        let what = format!("counting events_raw of {p}/{b}");
+        let n = retrying(&what, || async {
+            let (n,): (i64,) = session
+                .execute_unpaged(&count, (&p, b))
+                .await?
+                .into_rows_result()?
+                .single_row()?;
+            Ok(n)
+        })
+        .await?;
         total += n as u64;
     }
     Ok(total)
