@@ -65,27 +65,29 @@ impl CassandraSink {
         partition: &str,
         reloads: Vec<Reload>,
     ) -> Result<Vec<Reloaded>, SinkError> {
+        // A key's partial and bucket are read at once: the partition waits for
+        // the slower of the two, not their sum.
         let one = |r: Reload| async move {
             let (fid, name) = (r.key.franchise_id, &*r.key.event_name);
-            let partial = if r.partial {
+            let partial = async {
+                if !r.partial {
+                    return Ok(None);
+                }
                 let values = (partition, fid, name);
                 let what = "rollups_by_partition (reload)";
-                Some(
-                    self.read_one(&self.st.partial_select, values, what, partition)
-                        .await?,
-                )
-            } else {
-                None
+                let row = self.read_one(&self.st.partial_select, values, what, partition);
+                Ok::<_, SinkError>(Some(row.await?))
             };
-            let bucket = match r.minute {
-                Some(minute) => {
-                    let values = (fid, CqlTimestamp(minute), name, partition);
-                    let what = "rollups_by_minute (reload)";
-                    let row = self.read_one(&self.st.minute_select, values, what, partition);
-                    Some((minute, row.await?))
-                }
-                None => None,
+            let bucket = async {
+                let Some(minute) = r.minute else {
+                    return Ok(None);
+                };
+                let values = (fid, CqlTimestamp(minute), name, partition);
+                let what = "rollups_by_minute (reload)";
+                let row = self.read_one(&self.st.minute_select, values, what, partition);
+                Ok::<_, SinkError>(Some((minute, row.await?)))
             };
+            let (partial, bucket) = futures::try_join!(partial, bucket)?;
             Ok::<_, SinkError>(Reloaded {
                 key: r.key,
                 partial,
