@@ -19,34 +19,41 @@ use crate::runtime::on_io;
 const RELOAD_BATCH: usize = 4096;
 
 impl PartitionActor {
-    /// Tells the budget what the state and the uncommitted epochs cost now.
+    /// Tells the budget what the state and the uncommitted epochs cost now. The
+    /// open epoch counts at what its seal will cost, so that sealing it does not
+    /// jump over the limit.
     pub(super) fn report_state_bytes(&mut self) {
         let life = &mut self.life;
         let Some(state) = life.state.as_ref() else {
             return;
         };
-        let epochs: u64 = life.epochs.iter().map(epoch_bytes).sum();
+        let sealed: u64 = life.epochs.iter().map(epoch_bytes).sum();
+        let (keys, buckets, events) = state.epoch_rows();
+        let open = rows_bytes(keys, buckets, events) + keys as u64 * SNAPSHOT_KEY_BYTES;
         let share = life
             .share
             .get_or_insert_with(|| BudgetShare::new(self.deps.budget.clone()));
-        share.report(state.state_bytes() + epochs);
+        share.report(state.state_bytes() + sealed + open);
         self.status.meters.keys.set(state.len() as i64);
     }
 
-    /// After counting a chunk: over the budget, the open epoch is sealed at once
-    /// (its keys can go once it commits) and reading holds until a commit or an
-    /// eviction brings the process under it again. Costs a few atomic adds per
-    /// chunk, nothing per event.
+    /// After counting a chunk: over the budget, reading holds while an epoch of
+    /// this partition's is uncommitted or the merger has totals to write (each
+    /// commit evicts, and so does each tick of the seal timer); with nothing to
+    /// wait for, the open epoch is sealed at once so that it can commit and its
+    /// keys can go. A few atomic adds per chunk, nothing per event.
     pub(super) fn check_budget(&mut self, ctx: &mut Context<Self>) {
         self.report_state_bytes();
-        if !self.deps.budget.over_limit() || self.deps.cassandra.is_none() {
+        if self.life.over_budget || !self.deps.budget.over_limit() || self.deps.cassandra.is_none()
+        {
             return;
         }
-        if self.life.state.as_ref().is_some_and(|s| s.has_unsealed()) {
-            // Evicts, and holds if still over, right after sealing.
+        if !self.life.epochs.is_empty() || self.deps.budget.backlog() > 0 {
+            self.life.over_budget = true;
+            self.update_backpressure();
+        } else if self.life.state.as_ref().is_some_and(|s| s.has_unsealed()) {
+            // Evicts, and holds while still over, right after sealing.
             self.seal(ctx);
-        } else {
-            self.evict_if_over_budget();
         }
     }
 
@@ -194,18 +201,27 @@ impl PartitionActor {
     }
 }
 
-/// Bytes an uncommitted epoch holds until it commits: per touched key its row in
-/// the sealed epoch and in the snapshot (key and rollup, 80 bytes each) and its
-/// partial's statement in the sink (about 200 bytes serialized); per bucket its
-/// rows (64 each, twice) and statement; its encoded snapshot; per event its raw
-/// row (48) and statement (about 150).
+/// Bytes an uncommitted epoch holds until it commits: its encoded snapshot, and
+/// its rows (see [`rows_bytes`]).
 fn epoch_bytes(e: &super::incarnation::Sealed) -> u64 {
     let s = &e.sealed;
-    (s.touched.len() as u64) * (80 * 2 + 200)
-        + (s.minutes.len() as u64) * (64 * 2 + 200)
-        + e.bytes.len() as u64
-        + (s.raw.len() as u64) * (48 + 150)
+    rows_bytes(s.touched.len(), s.minutes.len(), s.raw.len()) + e.bytes.len() as u64
 }
+
+/// Bytes of an epoch's rows until it commits: per touched key its row in the
+/// sealed epoch and in the snapshot (key and rollup, 80 bytes each) and its
+/// partial's statement in the sink (about 200 bytes serialized); per bucket its
+/// rows (64 each, twice) and statement; per event its raw row (56) and statement
+/// (about 150).
+fn rows_bytes(keys: usize, buckets: usize, events: usize) -> u64 {
+    (keys as u64) * (80 * 2 + 200)
+        + (buckets as u64) * (64 * 2 + 200)
+        + (events as u64) * (56 + 150)
+}
+
+/// An open epoch's key in its encoded snapshot (franchise id, name, count; a
+/// 36-byte unbounded name), before the snapshot exists.
+const SNAPSHOT_KEY_BYTES: u64 = 64;
 
 /// What a pending chunk needs read back, in one batch.
 fn reloads_of(state: &RollupState, format: crate::format::Format, frame: &Frame) -> Vec<Reload> {

@@ -200,6 +200,16 @@ impl RollupState {
         self.events
     }
 
+    /// The open epoch's keys, minute buckets and raw events so far: what its
+    /// seal will copy.
+    pub fn epoch_rows(&self) -> (usize, usize, usize) {
+        (
+            self.touched.len(),
+            self.touched_buckets.len(),
+            self.raw.len(),
+        )
+    }
+
     pub fn watermark(&self) -> MinuteWatermark {
         self.watermark
     }
