@@ -286,8 +286,56 @@ fn three_members_share_the_job_and_a_killed_ones_partitions_move() {
 
     wait_committed(&survivors[0], job.cycles);
     assert_owned_at_most_once(&refs);
+    // Each member answers for the whole job, not for the partitions it holds.
+    for m in &refs {
+        assert_rollups_are_the_truth(&job, m);
+    }
     stop_all(survivors);
     job.verify_exact();
+}
+
+/// `GET /rollups/{franchise}` of `member` is the generator's ground truth for
+/// every franchise, and `GET /rollups/{franchise}/{name}` for one key of each.
+/// Totals are written from the committed partials a moment after the commit:
+/// waited for.
+fn assert_rollups_are_the_truth(job: &Job, member: &SsaProcess) {
+    let mut truth: BTreeMap<uuid::Uuid, Vec<(String, u64)>> = BTreeMap::new();
+    let workload = Workload::new(WorkloadOptions {
+        keys: job.keys,
+        ..Default::default()
+    })
+    .unwrap();
+    for (f, name, t) in workload.truth(0..job.cycles).iter() {
+        truth
+            .entry(f)
+            .or_default()
+            .push((name.to_string(), t.count));
+    }
+    for (f, keys) in &truth {
+        let limit = keys.len();
+        member.api.wait_for(
+            &format!("/rollups/{f}?limit={limit}"),
+            LIMIT,
+            "the job's totals",
+            |v| {
+                let got: Vec<(String, u64)> = v["rollups"]
+                    .as_array()
+                    .map(|a| {
+                        a.iter()
+                            .map(|r| {
+                                let name = r["event_name"].as_str().unwrap_or("").to_string();
+                                (name, r["count"].as_u64().unwrap_or(0))
+                            })
+                            .collect()
+                    })
+                    .unwrap_or_default();
+                &got == keys
+            },
+        );
+        let (name, count) = &keys[0];
+        let one = member.api.get(&format!("/rollups/{f}/{name}")).expect(200);
+        assert_eq!(one["count"], *count, "{f}/{name}");
+    }
 }
 
 #[test]

@@ -1,6 +1,9 @@
 //! Current totals, read from the merger's in-memory map (committed epochs only),
 //! and for keys whose totals left memory under the state budget, from
-//! `rollups_total` (written from the same committed partials).
+//! `rollups_total` (written from the same committed partials). In cluster mode a
+//! member's memory holds the partials of its own partitions only, so every answer
+//! comes from `rollups_total`, which each member writes from the committed
+//! partials of every partition of the job.
 
 use actix_web::web;
 use serde::Deserialize;
@@ -66,18 +69,23 @@ pub async fn franchise_rollups(
             format!("{limit} is out of range 1..={MAX_LIMIT}"),
         ));
     }
+    let processor = state.processor()?;
+    let clustered = processor.cluster.is_some();
     // A scan: the totals map is keyed by (franchise, event name) for the hot
     // path; this read is rare and bounded by the number of live keys.
-    let processor = state.processor()?;
-    let mut by_name: std::collections::BTreeMap<String, Rollup> = processor
-        .totals
-        .iter()
-        .filter(|e| e.key().franchise_id == franchise_id)
-        .map(|e| (e.key().event_name.to_string(), e.value().total()))
-        .collect();
-    // Totals that left memory: the stored rows, where memory has none.
-    let evicted = processor.budget.has_evicted();
-    if let Some(sink) = processor.cassandra.clone().filter(|_| evicted) {
+    let mut by_name: std::collections::BTreeMap<String, Rollup> = match clustered {
+        true => Default::default(),
+        false => processor
+            .totals
+            .iter()
+            .filter(|e| e.key().franchise_id == franchise_id)
+            .map(|e| (e.key().event_name.to_string(), e.value().total()))
+            .collect(),
+    };
+    // Totals that left memory (or, in cluster mode, every total): the stored
+    // rows, where memory has none.
+    let from_store = clustered || processor.budget.has_evicted();
+    if let Some(sink) = processor.cassandra.clone().filter(|_| from_store) {
         let stored = on_io(&processor.io, "reading franchise totals", async move {
             sink.read_franchise_totals(franchise_id).await
         })
@@ -133,11 +141,16 @@ pub async fn key_rollup(
     let franchise_id = franchise(&raw)?;
     let key = Key::new(franchise_id, event_name.as_str());
     let processor = state.processor()?;
-    let held = processor.totals.get(&key).map(|e| e.total());
-    let evicted = processor.budget.has_evicted();
-    let total = match (held, processor.cassandra.clone().filter(|_| evicted)) {
+    let clustered = processor.cluster.is_some();
+    let held = match clustered {
+        true => None,
+        false => processor.totals.get(&key).map(|e| e.total()),
+    };
+    let from_store = clustered || processor.budget.has_evicted();
+    let total = match (held, processor.cassandra.clone().filter(|_| from_store)) {
         (Some(t), _) => Some(t),
-        // Its total may have left memory: the stored row.
+        // Its total may have left memory, or (cluster mode) memory holds only
+        // this member's partitions: the stored row.
         (None, Some(sink)) => on_io(&processor.io, "reading a total", async move {
             sink.read_total(&key).await
         })
