@@ -512,7 +512,7 @@ fn a_commit_under_an_old_fencing_token_is_refused() {
         .await
         .unwrap();
         use ssa::cluster::Cas;
-        let ttl = Duration::from_secs(1);
+        let ttl = Duration::from_secs(3);
         store.ensure_rows(&["p".into()]).await.unwrap();
         let seen = store.lease("p").await.unwrap().unwrap();
         assert_eq!((seen.token, seen.owner.as_deref()), (0, None));
@@ -529,7 +529,9 @@ fn a_commit_under_an_old_fencing_token_is_refused() {
             tokio::time::sleep(Duration::from_millis(100)).await;
         };
         assert_eq!((taken.token, taken.committed_epoch), (1, 5));
-        assert_eq!(store.acquire(&taken, "b", ttl).await.unwrap(), Cas::Applied);
+        // b's lease outlives the checks below however slow the node answers.
+        let long = Duration::from_secs(120);
+        assert_eq!(store.acquire(&taken, "b", long).await.unwrap(), Cas::Applied);
         // a, late: its renewal, commit and release under token 1 are all refused.
         assert_eq!(store.renew("p", "a", 1, ttl).await.unwrap(), Cas::Refused);
         assert_eq!(store.commit("p", 1, 6, 600).await.unwrap(), Cas::Refused);
