@@ -207,6 +207,12 @@ pub static LEASE_TAKEOVERS: LazyLock<IntCounter> = LazyLock::new(|| {
     )
     .expect("valid metric"))
 });
+pub static LEASE_COMMIT_SECONDS: LazyLock<Histogram> = LazyLock::new(|| {
+    latency(
+        "ssa_lease_commit_seconds",
+        "Cluster mode: one epoch's fenced commit, a lightweight transaction on its lease row.",
+    )
+});
 pub static FENCED_COMMITS_REFUSED: LazyLock<IntCounter> = LazyLock::new(|| {
     reg(IntCounter::new(
         "ssa_fenced_commits_refused_total",
@@ -362,6 +368,7 @@ pub fn init() {
     LazyLock::force(&LEASE_LOSSES);
     LazyLock::force(&LEASE_TAKEOVERS);
     LazyLock::force(&FENCED_COMMITS_REFUSED);
+    LazyLock::force(&LEASE_COMMIT_SECONDS);
     LazyLock::force(&PARTITION_KEYS);
     LazyLock::force(&SOURCE_OFFSET);
     LazyLock::force(&COMMITTED_OFFSET);
