@@ -22,7 +22,9 @@
 //! the members have settled (every partition leased, each member at its fair
 //! share) with a tenth committed, to nine tenths committed;
 //! `SSA_BENCH_SETUPS` which runs, in order (default `single,1,2,3`: no
-//! cluster mode, then 1, 2 and 3 members); `SSA_BENCH_TRIALS` the takeover
+//! cluster mode, then 1, 2 and 3 members); `SSA_BENCH_REPEAT` how many times
+//! (default 1; every other time in reverse order; medians reported);
+//! `SSA_BENCH_TRIALS` the takeover
 //! trials (default 10; 0 skips them). Before each
 //! measurement it waits while another benchmark of this repository runs.
 
@@ -33,7 +35,7 @@ mod usage;
 use std::path::Path;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
-use member::Member;
+use member::{Lease, Member};
 use ssa::gen::{serve, CycleRange, ServeMode, ServeOptions, Workload};
 use target::Target;
 use tokio_util::sync::CancellationToken;
@@ -179,9 +181,12 @@ fn throughput(
     });
     target.create(io, &ks);
     let members: Vec<Member> = match setup {
-        Setup::Single => vec![Member::start(dir, target, &ks, gen, None)],
+        Setup::Single => vec![Member::start(dir, target, &ks, gen, None, Lease::Default)],
         Setup::Members(n) => (0..n)
-            .map(|i| Member::start(dir, target, &ks, gen, Some(&format!("m{n}{i}"))))
+            .map(|i| {
+                let node = format!("m{n}{i}");
+                Member::start(dir, target, &ks, gen, Some(&node), Lease::Default)
+            })
             .collect(),
     };
     // Progress from the members' memory (`GET /partitions`), so that watching
@@ -282,13 +287,13 @@ fn takeover(
     let (gen, stop) = start_gen(io, CycleRange::endless(0), 20_000);
     let ks = keyspace("takeover");
     target.create(io, &ks);
-    let survivor = Member::start(dir, target, &ks, gen, Some("survivor"));
+    let survivor = Member::start(dir, target, &ks, gen, Some("survivor"), Lease::Short);
     let mut from_expiry = Vec::new();
     let mut from_kill = Vec::new();
     let mut load = (f64::MAX, 0.0f64);
     for trial in 0..trials {
         let node = format!("victim{trial}");
-        let mut victim = Member::start(dir, target, &ks, gen, Some(&node));
+        let mut victim = Member::start(dir, target, &ks, gen, Some(&node), Lease::Short);
         // Settled: each member holds 4, all reading.
         let moved: Vec<String> = wait_for(Duration::from_secs(600), || {
             let c = survivor.get("/cluster")?;
@@ -361,9 +366,20 @@ fn takeover(
 /// The figures of one target.
 struct Figures {
     name: &'static str,
-    rates: Vec<(Setup, Rate)>,
+    /// Each setup with the rates of its repetitions.
+    rates: Vec<(Setup, Vec<Rate>)>,
     /// p50 and max, from lease expiry and from the kill.
     takeover: Option<[f64; 4]>,
+}
+
+fn median(v: &[f64]) -> f64 {
+    let mut v = v.to_vec();
+    v.sort_by(f64::total_cmp);
+    match v.len() {
+        0 => 0.0,
+        n if n % 2 == 1 => v[n / 2],
+        n => (v[n / 2 - 1] + v[n / 2]) / 2.0,
+    }
 }
 
 fn run_target(
@@ -371,6 +387,7 @@ fn run_target(
     dir: &Path,
     target: &Target,
     setups: &[Setup],
+    repeat: usize,
     events: u64,
     trials: usize,
 ) -> Figures {
@@ -380,10 +397,20 @@ fn run_target(
         target.contact_points.join(", "),
         events
     );
-    let rates: Vec<(Setup, Rate)> = setups
-        .iter()
-        .map(|s| (*s, throughput(io, dir, target, *s, events)))
-        .collect();
+    let mut rates: Vec<(Setup, Vec<Rate>)> = setups.iter().map(|s| (*s, Vec::new())).collect();
+    // Every other repetition in reverse order, so that a setup is not always
+    // the one that runs first (or last) while the machine's load drifts.
+    for r in 0..repeat {
+        let order: Vec<usize> = if r % 2 == 0 {
+            (0..setups.len()).collect()
+        } else {
+            (0..setups.len()).rev().collect()
+        };
+        for i in order {
+            let rate = throughput(io, dir, target, setups[i], events);
+            rates[i].1.push(rate);
+        }
+    }
     println!("ratios: {}", ratios(&rates));
     let takeover = (trials > 0).then(|| {
         let (e, k, _) = takeover(io, dir, target, trials);
@@ -401,19 +428,32 @@ fn run_target(
     }
 }
 
-/// Each rate with its ratio to the first one of the run.
-fn ratios(rates: &[(Setup, Rate)]) -> String {
+/// Each setup's median rate (with the range over repetitions, and the load)
+/// and its ratio to the first setup's median.
+fn ratios(rates: &[(Setup, Vec<Rate>)]) -> String {
+    let med = |v: &[Rate]| median(&v.iter().map(|r| r.events_per_s).collect::<Vec<_>>());
     let Some((_, first)) = rates.first() else {
         return String::new();
     };
+    let base = med(first);
     rates
         .iter()
-        .map(|(s, r)| {
+        .map(|(s, v)| {
+            let each: Vec<f64> = v.iter().map(|r| r.events_per_s).collect();
+            let lo = each.iter().copied().fold(f64::MAX, f64::min);
+            let hi = each.iter().copied().fold(0.0, f64::max);
+            let load_lo = v.iter().map(|r| r.load.0).fold(f64::MAX, f64::min);
+            let load_hi = v.iter().map(|r| r.load.1).fold(0.0, f64::max);
+            let range = if v.len() > 1 {
+                format!(", {:.1}–{:.1} k over {}", lo / 1e3, hi / 1e3, v.len())
+            } else {
+                String::new()
+            };
             format!(
-                "{}: {:.1} k ({:.2})",
+                "{}: {:.1} k ({:.2}{range}; load {load_lo:.1}–{load_hi:.1})",
                 s.label(),
-                r.events_per_s / 1e3,
-                r.events_per_s / first.events_per_s
+                med(v) / 1e3,
+                med(v) / base
             )
         })
         .collect::<Vec<_>>()
@@ -449,6 +489,7 @@ fn main() {
     let trials = env_u64("SSA_BENCH_TRIALS", 10) as usize;
     let targets = std::env::var("SSA_BENCH_TARGETS").unwrap_or_else(|_| "node,cluster".into());
     let setups = setups();
+    let repeat = env_u64("SSA_BENCH_REPEAT", 1).max(1) as usize;
     let mut all = Vec::new();
     for name in targets.split(',').map(str::trim) {
         let target = match name {
@@ -461,11 +502,14 @@ fn main() {
             dir.path(),
             &target,
             &setups,
+            repeat,
             events,
             trials,
         ));
     }
-    println!("== summary: persisted events/s (ratio to the first setup of the target) ==");
+    println!(
+        "== summary: persisted events/s, median of {repeat} (ratio to the first setup of the target) =="
+    );
     for f in &all {
         println!("{}: {}", f.name, ratios(&f.rates));
         if let Some([e50, emax, k50, kmax]) = f.takeover {
@@ -476,13 +520,12 @@ fn main() {
         }
     }
     if let [node, cluster] = &all[..] {
+        let med = |v: &[Rate]| median(&v.iter().map(|r| r.events_per_s).collect::<Vec<_>>());
         let each: Vec<String> = cluster
             .rates
             .iter()
             .zip(&node.rates)
-            .map(|((s, c), (_, n))| {
-                format!("{}: {:.2}", s.label(), c.events_per_s / n.events_per_s)
-            })
+            .map(|((s, c), (_, n))| format!("{}: {:.2}", s.label(), med(c) / med(n)))
             .collect();
         println!("{} / {}: {}", cluster.name, node.name, each.join("; "));
     }

@@ -12,6 +12,15 @@ use serde_json::Value;
 use crate::target::Target;
 use crate::{wait_for, LEASE_TTL_MS, PARTITIONS, RENEW_MS};
 
+/// The lease settings of a cluster member.
+#[derive(Clone, Copy)]
+pub enum Lease {
+    /// The defaults (`lease_ttl` 10 s, renewed every 3.3 s): throughput runs.
+    Default,
+    /// `LEASE_TTL_MS` and `RENEW_MS`: takeover trials, so that they are short.
+    Short,
+}
+
 pub struct Member {
     child: Child,
     base: String,
@@ -25,7 +34,13 @@ impl Drop for Member {
 }
 
 /// Settings every process of a run shares: the ones the README's figures name.
-fn config(target: &Target, keyspace: &str, gen: SocketAddr, node: Option<&str>) -> String {
+fn config(
+    target: &Target,
+    keyspace: &str,
+    gen: SocketAddr,
+    node: Option<&str>,
+    lease: Lease,
+) -> String {
     let points: Vec<String> = target
         .contact_points
         .iter()
@@ -39,8 +54,13 @@ fn config(target: &Target, keyspace: &str, gen: SocketAddr, node: Option<&str>) 
     );
     if let Some(node) = node {
         toml.push_str(&format!(
-            "[cluster]\nenabled = true\nnode_id = \"{node}\"\nlease_ttl = \"{LEASE_TTL_MS}ms\"\nrenew_every = \"{RENEW_MS}ms\"\n"
+            "[cluster]\nenabled = true\nnode_id = \"{node}\"\n"
         ));
+        if let Lease::Short = lease {
+            toml.push_str(&format!(
+                "lease_ttl = \"{LEASE_TTL_MS}ms\"\nrenew_every = \"{RENEW_MS}ms\"\n"
+            ));
+        }
     }
     for i in 0..PARTITIONS {
         toml.push_str(&format!(
@@ -59,10 +79,11 @@ impl Member {
         keyspace: &str,
         gen: SocketAddr,
         node: Option<&str>,
+        lease: Lease,
     ) -> Member {
         let name = node.unwrap_or("single");
         let config_path = dir.join(format!("{keyspace}-{name}.toml"));
-        std::fs::write(&config_path, config(target, keyspace, gen, node)).unwrap();
+        std::fs::write(&config_path, config(target, keyspace, gen, node, lease)).unwrap();
         let log = dir.join(format!("{keyspace}-{name}.log"));
         let child = Command::new(env!("CARGO_BIN_EXE_ssa"))
             .arg("--config")
@@ -104,8 +125,9 @@ impl Member {
         serde_json::from_str(&self.text(path)?).ok()
     }
 
-    /// `/metrics`, each metric summed over its label values (`name` →
-    /// sum; histograms as `name_sum` and `name_count`).
+    /// `/metrics`: each series as written (`name{labels}`), and each metric
+    /// summed over its label values (`name`; histograms as `name_sum` and
+    /// `name_count`).
     pub fn metrics(&self) -> BTreeMap<String, f64> {
         let mut out = BTreeMap::new();
         for line in self.text("/metrics").unwrap_or_default().lines() {
@@ -118,6 +140,9 @@ impl Member {
             let name = series.split('{').next().unwrap_or(series);
             if let Ok(v) = value.parse::<f64>() {
                 *out.entry(name.to_string()).or_default() += v;
+                if name != series {
+                    out.insert(series.to_string(), v);
+                }
             }
         }
         out

@@ -187,7 +187,14 @@ impl Usage {
         let per = |x: f64| x * 1e6 / events;
         let (commit_ms, epochs) = self.mean_ms("ssa_epoch_commit_seconds");
         let (checkpoint_ms, _) = self.mean_ms("ssa_checkpoint_seconds");
-        let (lease_ms, lease_commits) = self.mean_ms("ssa_lease_commit_seconds");
+        let lease = |op: &str| {
+            let n = self.metric(&format!("ssa_lease_seconds_count{{op=\"{op}\"}}"));
+            let sum = self.metric(&format!("ssa_lease_seconds_sum{{op=\"{op}\"}}"));
+            (if n > 0.0 { 1000.0 * sum / n } else { 0.0 }, n)
+        };
+        let (lease_ms, lease_commits) = lease("commit");
+        let (renew_ms, renewals) = lease("renew");
+        let (round_ms, rounds) = self.mean_ms("ssa_cluster_round_seconds");
         let (write_ms, writes) = self.mean_ms("ssa_cassandra_write_seconds");
         let (partial_reads, partial_writes) = self.table("*", "rollups_by_partition");
         let (_, total_writes) = self.table("*", "rollups_total");
@@ -216,8 +223,9 @@ impl Usage {
                 per(self.metric("ssa_backpressure_seconds_total"))
             ),
             format!(
-                "rows written: raw {}, partials and minute buckets {}, totals {}",
+                "rows written: raw {} (so {} events written again after a restore), partials and minute buckets {}, totals {}",
                 count(per(self.metric("ssa_raw_rows_written_total"))),
+                count(per(self.metric("ssa_raw_rows_written_total") - events).max(0.0)),
                 count(per(self.metric("ssa_rollup_rows_written_total"))),
                 count(per(self.metric("ssa_total_rows_written_total")))
             ),
@@ -231,6 +239,21 @@ impl Usage {
                 count(per(paxos_writes as f64))
             ),
         ];
+        if renewals > 0.0 {
+            lines.push(format!(
+                "in the run: lease renewals {renewals:.0}, mean {renew_ms:.0} ms; coordination rounds {rounds:.0}, mean {round_ms:.0} ms"
+            ));
+        }
+        let moves =
+            self.metric("ssa_lease_losses_total") + self.metric("ssa_lease_takeovers_total");
+        if moves > 0.0 {
+            lines.push(format!(
+                "in the run: leases lost {:.0}, taken over {:.0}, commits refused by fencing {:.0}",
+                self.metric("ssa_lease_losses_total"),
+                self.metric("ssa_lease_takeovers_total"),
+                self.metric("ssa_fenced_commits_refused_total")
+            ));
+        }
         for l in &mut lines {
             l.insert_str(0, "    ");
         }

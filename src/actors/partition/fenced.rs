@@ -48,10 +48,7 @@ impl PartitionActor {
         }
         let (store, id) = (cluster.store.clone(), self.id.clone());
         let commit = on_io(&self.deps.io, "committing under the lease", async move {
-            let started = std::time::Instant::now();
-            let res = store.commit(&id, token, epoch, offset).await;
-            metrics::LEASE_COMMIT_SECONDS.observe(started.elapsed().as_secs_f64());
-            res
+            store.commit(&id, token, epoch, offset).await
         });
         let generation = self.generation;
         ctx.spawn(commit.into_actor(self).map(move |res, act, ctx| {
