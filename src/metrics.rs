@@ -24,6 +24,10 @@ pub const CAUSE: &str = "cause";
 pub const REASON: &str = "reason";
 pub const STATE: &str = "state";
 pub const TARGET: &str = "target";
+pub const OP: &str = "op";
+
+/// The operations on a lease row, each a lightweight transaction.
+pub const LEASE_OPS: [&str; 4] = ["acquire", "renew", "commit", "release"];
 
 /// The registry `/metrics` serves.
 pub static REGISTRY: LazyLock<Registry> = LazyLock::new(Registry::new);
@@ -213,6 +217,19 @@ pub static LEASE_TAKEOVERS: LazyLock<IntCounter> = LazyLock::new(|| {
     )
     .expect("valid metric"))
 });
+pub static LEASE_SECONDS: LazyLock<HistogramVec> = LazyLock::new(|| {
+    latency_vec(
+        "ssa_lease_seconds",
+        "Cluster mode: one lightweight transaction on a lease row, by operation (acquire, renew, commit, release).",
+        &[OP],
+    )
+});
+pub static CLUSTER_ROUND_SECONDS: LazyLock<Histogram> = LazyLock::new(|| {
+    latency(
+        "ssa_cluster_round_seconds",
+        "Cluster mode: one coordination round (heartbeat, members and leases read, partitions taken or handed over).",
+    )
+});
 pub static FENCED_COMMITS_REFUSED: LazyLock<IntCounter> = LazyLock::new(|| {
     reg(IntCounter::new(
         "ssa_fenced_commits_refused_total",
@@ -269,6 +286,13 @@ pub fn record_restart(actor: ActorKind, cause: RestartCause) {
     RESTARTS
         .with_label_values(&[actor.as_str(), cause.as_str()])
         .inc();
+}
+
+/// Times one lightweight transaction on a lease row (`op` from [`LEASE_OPS`]).
+pub fn record_lease_op(op: &'static str, started: std::time::Instant) {
+    LEASE_SECONDS
+        .with_label_values(&[op])
+        .observe(started.elapsed().as_secs_f64());
 }
 
 /// Counts one kill by chaos mode.
@@ -368,6 +392,10 @@ pub fn init() {
     LazyLock::force(&LEASE_LOSSES);
     LazyLock::force(&LEASE_TAKEOVERS);
     LazyLock::force(&FENCED_COMMITS_REFUSED);
+    for op in LEASE_OPS {
+        LEASE_SECONDS.with_label_values(&[op]);
+    }
+    LazyLock::force(&CLUSTER_ROUND_SECONDS);
     LazyLock::force(&PARTITION_KEYS);
     LazyLock::force(&SOURCE_OFFSET);
     LazyLock::force(&COMMITTED_OFFSET);

@@ -1,13 +1,17 @@
-//! The coordination round of one member, every `renew_every`: heartbeat, renew
-//! the leases it holds, read the members and leases, then take free partitions up
-//! to its fair share or hand extras over (commit, then release). A renewal
-//! refused means the lease is lost: the partition stops at once, without
-//! committing, and whoever holds it now repairs what it left.
+//! The coordination of one member. Every `renew_every`, on a cadence of their
+//! own, it renews the leases it holds; a renewal refused means the lease is
+//! lost: the partition stops at once, without committing, and whoever holds it
+//! now repairs what it left. Beside them, a round every `renew_every` after the
+//! last one ended: heartbeat, read the members and leases, then take free
+//! partitions up to its fair share or hand extras over (commit, then release).
+//! Renewals never wait for a round: one that takes long (several partitions to
+//! take, a slow read) would otherwise let the leases it holds expire.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+use super::schedule::every;
 use super::share::plan;
 use super::store::{Cas, LeaseRow};
 use super::{ClusterError, Fence, LeaseStore};
@@ -131,13 +135,25 @@ impl Cluster {
         // The first round only says this member is there, so that members started
         // together see each other before they take their shares.
         self.heartbeat(&io).await;
-        loop {
-            tokio::time::sleep(self.renew).await;
+        let renewals = every(self.renew, || async {
             if processor.is_draining() || self.state().stopped {
-                return;
+                return false;
             }
-            self.round(&processor).await;
-        }
+            self.renew_all(&processor).await;
+            true
+        });
+        let rounds = async {
+            loop {
+                tokio::time::sleep(self.renew).await;
+                if processor.is_draining() || self.state().stopped {
+                    return;
+                }
+                let started = Instant::now();
+                self.round(&processor).await;
+                metrics::CLUSTER_ROUND_SECONDS.observe(started.elapsed().as_secs_f64());
+            }
+        };
+        futures::future::join(renewals, rounds).await;
     }
 
     async fn heartbeat(&self, io: &tokio::runtime::Handle) {
@@ -151,11 +167,10 @@ impl Cluster {
         }
     }
 
-    /// One round: heartbeat, renew, then take or hand over partitions.
+    /// One round: heartbeat, then take or hand over partitions.
     async fn round(self: &Arc<Self>, processor: &Arc<Processor>) {
         let io = processor.io.clone();
         self.heartbeat(&io).await;
-        self.renew_all(processor).await;
         let (store1, store2) = (self.store.clone(), self.store.clone());
         let read = futures::future::try_join(
             on_io(
@@ -200,12 +215,16 @@ impl Cluster {
             let avoid: BTreeSet<String> = st.avoid.keys().cloned().collect();
             plan(&self.node, &self.job, &names, &leases, &held, &avoid)
         };
-        for seen in todo.acquire {
-            if processor.is_draining() {
-                return;
-            }
-            self.acquire(processor, seen).await;
+        if processor.is_draining() {
+            return;
         }
+        // Each partition taken with its own conditional write, all at once.
+        futures::future::join_all(
+            todo.acquire
+                .into_iter()
+                .map(|seen| self.acquire(processor, seen)),
+        )
+        .await;
         for id in todo.release {
             let (me, p) = (self.clone(), processor.clone());
             actix::spawn(async move {

@@ -6,7 +6,8 @@
 //! - `store`: the `leases` table; `members`: the `cluster_members` heartbeats.
 //! - `fence`: a partition's lease as its actor sees it (token, validity).
 //! - `share`: fair shares and which partitions to take or hand over (pure).
-//! - `coordinator`: the round that heartbeats, renews, takes and hands over.
+//! - `coordinator`: the round that heartbeats, takes and hands over, and the
+//!   renewals beside it; `schedule`: their fixed cadence.
 //! - `handover`: handing a partition over, leaving, recording finished partitions.
 //! - `view`: what `GET /cluster` answers.
 //! - `error`: what a cluster step failed at.
@@ -16,6 +17,7 @@ mod error;
 mod fence;
 mod handover;
 mod members;
+mod schedule;
 mod share;
 mod store;
 mod view;

@@ -17,6 +17,7 @@ use scylla::value::{CqlTimestamp, CqlValue, Row};
 
 use super::ClusterError;
 use crate::config::SerialConsistencyName;
+use crate::metrics;
 
 /// One partition's lease row as read.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -268,11 +269,10 @@ impl LeaseStore {
             ),
             (seen.token + 1, CqlTimestamp(now_ms()), p),
         );
-        let result = self
-            .session
-            .batch(&batch, values)
-            .await
-            .map_err(|e| err("acquiring a lease", e))?;
+        let started = std::time::Instant::now();
+        let result = self.session.batch(&batch, values).await;
+        metrics::record_lease_op("acquire", started);
+        let result = result.map_err(|e| err("acquiring a lease", e))?;
         applied("acquiring a lease", result)
     }
 
@@ -285,21 +285,25 @@ impl LeaseStore {
         token: i64,
         ttl: Duration,
     ) -> Result<Cas, ClusterError> {
+        let started = std::time::Instant::now();
         let result = self
             .session
             .execute_unpaged(&self.renew, (ttl_secs(ttl), node, partition, token, node))
-            .await
-            .map_err(|e| err("renewing a lease", e))?;
+            .await;
+        metrics::record_lease_op("renew", started);
+        let result = result.map_err(|e| err("renewing a lease", e))?;
         applied("renewing a lease", result)
     }
 
     /// Gives the lease up (the token stays, for the next owner to bump).
     pub async fn release(&self, partition: &str, token: i64) -> Result<Cas, ClusterError> {
+        let started = std::time::Instant::now();
         let result = self
             .session
             .execute_unpaged(&self.release, (partition, token))
-            .await
-            .map_err(|e| err("releasing a lease", e))?;
+            .await;
+        metrics::record_lease_op("release", started);
+        let result = result.map_err(|e| err("releasing a lease", e))?;
         applied("releasing a lease", result)
     }
 
@@ -312,11 +316,10 @@ impl LeaseStore {
         offset: u64,
     ) -> Result<Cas, ClusterError> {
         let values = (epoch as i64, offset as i64, partition, token);
-        let result = self
-            .session
-            .execute_unpaged(&self.commit, values)
-            .await
-            .map_err(|e| err("committing an epoch", e))?;
+        let started = std::time::Instant::now();
+        let result = self.session.execute_unpaged(&self.commit, values).await;
+        metrics::record_lease_op("commit", started);
+        let result = result.map_err(|e| err("committing an epoch", e))?;
         applied("committing an epoch", result)
     }
 
