@@ -531,7 +531,10 @@ fn a_commit_under_an_old_fencing_token_is_refused() {
         assert_eq!((taken.token, taken.committed_epoch), (1, 5));
         // b's lease outlives the checks below however slow the node answers.
         let long = Duration::from_secs(120);
-        assert_eq!(store.acquire(&taken, "b", long).await.unwrap(), Cas::Applied);
+        assert_eq!(
+            store.acquire(&taken, "b", long).await.unwrap(),
+            Cas::Applied
+        );
         // a, late: its renewal, commit and release under token 1 are all refused.
         assert_eq!(store.renew("p", "a", 1, ttl).await.unwrap(), Cas::Refused);
         assert_eq!(store.commit("p", 1, 6, 600).await.unwrap(), Cas::Refused);
