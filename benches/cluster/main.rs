@@ -272,6 +272,13 @@ fn percentile(sorted: &[f64], p: f64) -> f64 {
     sorted[i.min(sorted.len() - 1)]
 }
 
+/// A partition of `/partitions` in its reading phase: `running`, or
+/// `backpressured` (reading held back while its epochs wait for the sink, as
+/// when the target persists less than the generator's rate).
+fn reading(p: &serde_json::Value) -> bool {
+    p["state"] == "running" || p["state"] == "backpressured"
+}
+
 /// Takeover times over `trials`: (from lease expiry, from the kill), sorted.
 fn takeover(
     io: &tokio::runtime::Runtime,
@@ -310,7 +317,7 @@ fn takeover(
             let running = v["partitions"]
                 .as_array()?
                 .iter()
-                .filter(|p| p["state"] == "running")
+                .filter(|p| reading(p))
                 .count();
             (running == 4).then_some(())
         });
@@ -327,8 +334,7 @@ fn takeover(
         wait_for(Duration::from_secs(600), || {
             let v = survivor.get("/partitions")?;
             let all = v["partitions"].as_array()?.iter().all(|p| {
-                !moved.contains(&p["id"].as_str().unwrap_or("").to_string())
-                    || p["state"] == "running"
+                !moved.contains(&p["id"].as_str().unwrap_or("").to_string()) || reading(p)
             });
             all.then_some(())
         });
