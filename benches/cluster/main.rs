@@ -482,7 +482,12 @@ fn setups() -> Vec<Setup> {
 }
 
 fn main() {
-    if std::env::args().any(|a| a == "--list") {
+    if !std::env::args().any(|a| a == "--bench") {
+        // Under `cargo test --all-targets` (or `--list`): the runs take a node,
+        // a 3-node cluster and tens of minutes.
+        println!(
+            "cluster bench: run with `cargo bench --bench cluster` (needs the Cassandra node)"
+        );
         return;
     }
     let io = ssa::runtime::io_runtime().unwrap();
