@@ -79,6 +79,24 @@ impl PartialEq for EvictedKeys {
 impl Eq for EvictedKeys {}
 
 impl EvictedKeys {
+    /// Whether a decoded filter's parameters are ones it can grow with (a stored
+    /// blob could name any): an error probability in (0, 1), a growth factor
+    /// above 1, a tightening ratio in (0, 1]. The parameters are read from a copy
+    /// emptied of its stages (the crate has no getters).
+    pub fn check(&self) -> Result<(), &'static str> {
+        let mut params = self.bloom.clone();
+        params.clear();
+        let v = serde_json::to_value(&params).map_err(|_| "its parameters do not serialize")?;
+        let num = |k: &str| v.get(k).and_then(serde_json::Value::as_f64);
+        match (num("e"), num("g"), num("r")) {
+            (Some(e), _, _) if !(e > 0.0 && e < 1.0) => Err("error probability not in (0, 1)"),
+            (_, Some(g), _) if g <= 1.0 => Err("growth factor not above 1"),
+            (_, _, Some(r)) if !(r > 0.0 && r <= 1.0) => Err("tightening ratio not in (0, 1]"),
+            (Some(_), Some(_), Some(_)) => Ok(()),
+            _ => Err("a parameter is missing or not a number"),
+        }
+    }
+
     pub fn insert(&mut self, hash: u64) {
         self.bloom.insert(hash);
         self.inserted += 1;
@@ -131,6 +149,20 @@ mod tests {
             key_hash(&KeyRef::new(f, "\0"))
         );
         assert_eq!(key_hash(&KeyRef::new(f, "login")), 507_483_723_171_041_802);
+    }
+
+    #[test]
+    fn a_filter_of_this_crate_passes_the_check() {
+        let mut f = EvictedKeys::default();
+        assert_eq!(f.check(), Ok(()));
+        for h in 0..50_000u64 {
+            f.insert(mix64(h));
+        }
+        assert_eq!(f.check(), Ok(()));
+        let bytes = postcard::to_allocvec(&f).unwrap();
+        let back: EvictedKeys = postcard::from_bytes(&bytes).unwrap();
+        assert_eq!(back.check(), Ok(()));
+        assert!(back.may_contain(mix64(7)));
     }
 
     #[test]

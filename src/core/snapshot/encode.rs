@@ -28,6 +28,8 @@ pub enum SnapshotError {
     Decode(#[source] postcard::Error),
     #[error("{0} unexpected bytes after the snapshot")]
     Trailing(usize),
+    #[error("the snapshot's evicted-keys filter is invalid: {0}")]
+    Filter(&'static str),
     #[error("events were recorded since the last seal, seal before a base snapshot")]
     Unsealed,
 }
@@ -83,6 +85,9 @@ pub fn decode(bytes: &[u8]) -> Result<Snapshot, SnapshotError> {
     };
     if !rest.is_empty() {
         return Err(SnapshotError::Trailing(rest.len()));
+    }
+    if let Some(filter) = &snapshot.evicted {
+        filter.check().map_err(SnapshotError::Filter)?;
     }
     Ok(snapshot)
 }
