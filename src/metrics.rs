@@ -4,7 +4,12 @@
 
 use std::sync::LazyLock;
 
+mod cluster;
 mod state;
+pub use cluster::{
+    record_lease_op, CLUSTER_MEMBERS, CLUSTER_ROUND_SECONDS, FENCED_COMMITS_REFUSED, LEASES_HELD,
+    LEASE_LOSSES, LEASE_OPS, LEASE_SECONDS, LEASE_TAKEOVERS,
+};
 pub use state::{
     KEYS_EVICTED, KEY_RELOADS, RELOAD_FALSE_POSITIVES, RELOAD_SECONDS, RELOAD_WAIT_SECONDS,
     STATE_BYTES, STATE_LIMIT_BYTES,
@@ -25,9 +30,6 @@ pub const REASON: &str = "reason";
 pub const STATE: &str = "state";
 pub const TARGET: &str = "target";
 pub const OP: &str = "op";
-
-/// The operations on a lease row, each a lightweight transaction.
-pub const LEASE_OPS: [&str; 4] = ["acquire", "renew", "commit", "release"];
 
 /// The registry `/metrics` serves.
 pub static REGISTRY: LazyLock<Registry> = LazyLock::new(Registry::new);
@@ -189,54 +191,6 @@ pub static RESTARTS: LazyLock<IntCounterVec> = LazyLock::new(|| {
 pub static LIVE_KEYS: LazyLock<IntGauge> = LazyLock::new(|| {
     reg(IntGauge::new("ssa_live_keys", "Keys with a total held in memory.").expect("valid metric"))
 });
-pub static LEASES_HELD: LazyLock<IntGauge> = LazyLock::new(|| {
-    reg(IntGauge::new(
-        "ssa_leases_held",
-        "Partition leases this process holds (cluster mode).",
-    )
-    .expect("valid metric"))
-});
-pub static CLUSTER_MEMBERS: LazyLock<IntGauge> = LazyLock::new(|| {
-    reg(IntGauge::new(
-        "ssa_cluster_members",
-        "Live members seen in the last coordination round.",
-    )
-    .expect("valid metric"))
-});
-pub static LEASE_LOSSES: LazyLock<IntCounter> = LazyLock::new(|| {
-    reg(IntCounter::new(
-        "ssa_lease_losses_total",
-        "Leases lost to expiry or to another member (renewal or commit refused).",
-    )
-    .expect("valid metric"))
-});
-pub static LEASE_TAKEOVERS: LazyLock<IntCounter> = LazyLock::new(|| {
-    reg(IntCounter::new(
-        "ssa_lease_takeovers_total",
-        "Leases taken over after another member held them (expired or released).",
-    )
-    .expect("valid metric"))
-});
-pub static LEASE_SECONDS: LazyLock<HistogramVec> = LazyLock::new(|| {
-    latency_vec(
-        "ssa_lease_seconds",
-        "Cluster mode: one lightweight transaction on a lease row, by operation (acquire, renew, commit, release).",
-        &[OP],
-    )
-});
-pub static CLUSTER_ROUND_SECONDS: LazyLock<Histogram> = LazyLock::new(|| {
-    latency(
-        "ssa_cluster_round_seconds",
-        "Cluster mode: one coordination round (heartbeat, members and leases read, partitions taken or handed over).",
-    )
-});
-pub static FENCED_COMMITS_REFUSED: LazyLock<IntCounter> = LazyLock::new(|| {
-    reg(IntCounter::new(
-        "ssa_fenced_commits_refused_total",
-        "Epoch commits refused because the lease's fencing token had moved on.",
-    )
-    .expect("valid metric"))
-});
 pub static PARTITION_KEYS: LazyLock<IntGaugeVec> = LazyLock::new(|| {
     gauge_vec(
         "ssa_partition_keys",
@@ -286,13 +240,6 @@ pub fn record_restart(actor: ActorKind, cause: RestartCause) {
     RESTARTS
         .with_label_values(&[actor.as_str(), cause.as_str()])
         .inc();
-}
-
-/// Times one lightweight transaction on a lease row (`op` from [`LEASE_OPS`]).
-pub fn record_lease_op(op: &'static str, started: std::time::Instant) {
-    LEASE_SECONDS
-        .with_label_values(&[op])
-        .observe(started.elapsed().as_secs_f64());
 }
 
 /// Counts one kill by chaos mode.
@@ -387,20 +334,12 @@ pub fn init() {
         CHAOS_KILLS.with_label_values(&[target.as_str()]);
     }
     LazyLock::force(&LIVE_KEYS);
-    LazyLock::force(&LEASES_HELD);
-    LazyLock::force(&CLUSTER_MEMBERS);
-    LazyLock::force(&LEASE_LOSSES);
-    LazyLock::force(&LEASE_TAKEOVERS);
-    LazyLock::force(&FENCED_COMMITS_REFUSED);
-    for op in LEASE_OPS {
-        LEASE_SECONDS.with_label_values(&[op]);
-    }
-    LazyLock::force(&CLUSTER_ROUND_SECONDS);
     LazyLock::force(&PARTITION_KEYS);
     LazyLock::force(&SOURCE_OFFSET);
     LazyLock::force(&COMMITTED_OFFSET);
     LazyLock::force(&SOURCE_LAG);
     state::init();
+    cluster::init();
 }
 
 /// The registry in Prometheus text format.
